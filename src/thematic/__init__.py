@@ -1,0 +1,57 @@
+"""thematic: reproducible reflexive thematic analysis of free-text survey responses.
+
+The package follows the stages of the project (see ``DESIGN`` in the README):
+ingest -> clean -> deidentify -> codebook/coding (+ REFI-QDA exchange) -> topics/compare
+(a reflexive check, never a validation) -> figures -> report.
+
+``import thematic`` is light: heavy dependencies (torch, sentence-transformers, BERTopic,
+spaCy) are imported only inside the functions that need them. Public names are loaded
+on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # config & errors
+    "RANDOM_STATE": "config",
+    "project_paths": "config",
+    "ThematicError": "errors",
+    "InputError": "errors",
+    "ValidationError": "errors",
+    "validate": "schemas",
+    "show_versions": "_versions",
+    # sources: the source document
+    "extract_quotes": "sources",
+    "extract_context_tables": "sources",
+    "build_corpus": "sources",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'thematic' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._versions import show_versions  # noqa: F401
+    from .config import RANDOM_STATE, project_paths  # noqa: F401
+    from .errors import InputError, ThematicError, ValidationError  # noqa: F401
+    from .schemas import validate  # noqa: F401
+    from .sources import build_corpus, extract_context_tables, extract_quotes  # noqa: F401
