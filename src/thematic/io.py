@@ -23,6 +23,16 @@ import pandas as pd
 __all__ = ["atomic_open", "atomic_write_text", "atomic_write_bytes", "write_csv", "read_csv"]
 
 
+def _file_mode(target: Path) -> int:
+    """Mode for the new file: the existing file's, else 0o666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file next to ``path`` and move it over ``path`` on success.
@@ -55,6 +65,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs) -> Iter
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _file_mode(target))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
