@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "extract_quotes": "sources",
     "extract_context_tables": "sources",
     "build_corpus": "sources",
+    "summarise_quotes": "sources",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .config import project_paths
+from .config import find_project_root, project_paths
 from .errors import ThematicError
 from .io import atomic_write_text
 
@@ -162,8 +162,11 @@ def reproduce(
     list of pathlib.Path
         The notebooks executed.
     """
+    todo = [Path(p) for p in notebooks] if notebooks else None
+    if root is None and todo:
+        root = find_project_root(todo[0].resolve().parent)
     paths = project_paths(root)
-    todo = [Path(p) for p in notebooks] if notebooks else notebook_order(paths.notebooks)
+    todo = todo or notebook_order(paths.notebooks)
     done = []
     for i, nb in enumerate(todo, 1):
         echo(f"[{i}/{len(todo)}] {nb.name}")

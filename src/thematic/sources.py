@@ -34,6 +34,7 @@ __all__ = [
     "extract_context_tables",
     "build_corpus",
     "read_source",
+    "summarise_quotes",
 ]
 
 #: Attribution stem (lower case) -> group name used in the corpus.
@@ -148,6 +149,7 @@ def extract_quotes(
     theme: tuple[int, str] | None = None
     last_nonblank = ""
     position = 0
+    consumed: set[int] = set()  # attribution lines that belong to the quote above them
 
     def next_nonblank(i: int) -> tuple[int, str]:
         j = i + 1
@@ -170,9 +172,10 @@ def extract_quotes(
                 attribution = m_attr.group("attr").strip()
                 body = body[: m_attr.start()].rstrip()
             else:
-                _, nxt = next_nonblank(i)
+                j, nxt = next_nonblank(i)
                 if nxt and not _BULLET_RE.match(nxt) and _group_of(nxt.strip("*"), groups):
                     attribution = nxt.strip("*").strip()
+                    consumed.add(j)
             if attribution is not None:
                 position += 1
                 cleaned = _clean_extract(body)
@@ -191,7 +194,7 @@ def extract_quotes(
                         "line": i + 1,
                     }
                 )
-        if stripped:
+        if stripped and i not in consumed and not m_theme and not _BULLET_RE.match(line):
             last_nonblank = stripped
     if not rows:
         raise InputError("no attributed extracts found under 'Theme N:' headings", path=source or None)
@@ -200,6 +203,30 @@ def extract_quotes(
     df.insert(0, "response_id", [f"{id_prefix}{i:0{width}d}" for i in range(1, len(df) + 1)])
     df["text_sha256"] = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in df["text"]]
     return validate(df, "quotes", source=source or None)
+
+
+def summarise_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
+    """Count extracts per slide section and theme, and by the author's group.
+
+    Counts describe what the source prints; in reflexive TA they are not a measure of a
+    theme's importance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per section x theme in document order: ``section``, ``theme_number``,
+        ``theme``, ``n_extracts`` and one ``n_<group>`` column per group.
+    """
+    keys = ["section", "theme_number", "theme"]
+    table = (
+        pd.crosstab([quotes[k] for k in keys], quotes["group"])
+        .reindex(pd.MultiIndex.from_frame(quotes[keys].drop_duplicates()))
+        .fillna(0)
+        .astype(int)
+    )
+    table.columns = [f"n_{c.lower().replace(' ', '_')}" for c in table.columns]
+    table.insert(0, "n_extracts", table.sum(axis=1))
+    return table.reset_index()
 
 
 # --------------------------------------------------------------------------- context tables

