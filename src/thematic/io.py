@@ -1,11 +1,11 @@
-"""Atomic, deterministic file writing shared by every stage.
+r"""Atomic, deterministic file writing shared by every stage.
 
 Coding data and regenerated outputs are written to a temporary file in the target
 directory and moved into place with :func:`os.replace`, so a crash or an error in the
 middle of a write never leaves a partial or truncated file, and the previous version
 survives until the new one is complete.
 
-CSV files are written the same way every time: UTF-8 without BOM, ``\\n`` line endings,
+CSV files are written the same way every time: UTF-8 without BOM, ``\n`` line endings,
 no index, ``NA`` as an empty cell, floats with a fixed representation.
 """
 

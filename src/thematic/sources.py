@@ -54,7 +54,7 @@ _TRAILING_PUNCT = ".,;:!? \t"
 
 
 def read_source(path: str | os.PathLike[str]) -> str:
-    """Read a source document as UTF-8 text with ``\\n`` newlines.
+    r"""Read a source document as UTF-8 text with ``\n`` newlines.
 
     Raises
     ------
@@ -82,7 +82,7 @@ def _group_of(attribution: str, groups: Mapping[str, str]) -> str | None:
 
 
 def _clean_extract(published: str) -> str:
-    """The respondent's words: published extract without quotation marks or emphasis.
+    """Return the respondent's words: the extract without quotation marks or emphasis.
 
     The result is always a contiguous substring of ``published`` (after removing ``**``),
     so it can be traced back to the source.
