@@ -71,6 +71,22 @@ _EXPORTS: dict[str, str] = {
     "export_taguette_codebook": "refi",
     "read_taguette_codebook": "refi",
     "read_taguette_highlights": "refi",
+    # figures and appendix
+    "plot_thematic_map": "figures",
+    "plot_section_map": "figures",
+    "plot_theme_by_group": "figures",
+    "plot_theme_topic_heatmap": "figures",
+    "plot_wres_indicators": "figures",
+    "plot_recovery_by_ethnic_group": "figures",
+    "save_figure": "figures",
+    "figure_style": "figures",
+    "thematic_map_graph": "figures",
+    "thematic_map_layout": "figures",
+    "read_context_tables": "figures",
+    "write_appendix": "report",
+    "theme_extracts": "report",
+    "methods_text": "report",
+    "codebook_table": "report",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -60,6 +60,7 @@ __all__ = [
     "plot_wres_indicators",
     "plot_recovery_by_ethnic_group",
     "section_map_name",
+    "read_context_tables",
 ]
 
 #: The Okabe-Ito colour-blind-safe palette (Okabe & Ito 2008), by colour name.
@@ -126,6 +127,9 @@ STYLE: dict[str, Any] = {
     "pdf.fonttype": 42,
     "ps.fonttype": 42,
     "path.simplify": True,
+    # unhinted glyph metrics: text has the same size at every dpi and in SVG/PDF, so a
+    # layout measured once holds for the 300-dpi PNG, the vector files and the screen
+    "text.hinting": "no_hinting",
 }
 
 
@@ -145,10 +149,53 @@ def figure_style() -> Iterator[None]:
         yield
 
 
+def _freeze_layout(fig: Figure, digits: int = 6) -> None:
+    """Run the layout engine once, round every axes position and switch the engine off.
+
+    Constrained layout (kiwisolver) can differ in the last bits between runs; rounding
+    the positions it finds makes saved files byte-identical.
+    """
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+    for ax in fig.axes:
+        ax.set_position([round(float(v), digits) for v in ax.get_position().bounds])
+    fig.set_layout_engine("none")
+
+
+class _StyledCanvas(FigureCanvasAgg):
+    """Agg canvas that draws and prints under :func:`figure_style`.
+
+    A figure made here looks the same wherever it is drawn (a notebook's inline display,
+    :func:`save_figure`, a test), whatever the caller's rcParams.
+    """
+
+    def draw(self) -> None:
+        with figure_style():
+            super().draw()
+
+    def print_figure(self, *args: Any, **kwargs: Any) -> Any:
+        with figure_style():
+            return super().print_figure(*args, **kwargs)
+
+
+class _DisplayFigure(Figure):
+    """A figure that shows itself in Jupyter without pyplot (``_repr_png_``)."""
+
+    def __repr__(self) -> str:
+        w, h = self.get_size_inches() * self.dpi
+        return f"<Figure size {w:.0f}x{h:.0f} with {len(self.axes)} Axes>"
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.canvas.print_figure(buf, format="png", dpi=self.dpi, metadata=_METADATA["png"])
+        return buf.getvalue()
+
+
 def _new_figure(width: float, height: float) -> Figure:
-    """A figure not registered with pyplot (no global state, no auto-display)."""
-    fig = Figure(figsize=(width, height), dpi=STYLE["figure.dpi"])
-    FigureCanvasAgg(fig)
+    """Make a figure not registered with pyplot (no global state, no auto-display)."""
+    fig = _DisplayFigure(figsize=(width, height), dpi=STYLE["figure.dpi"])
+    _StyledCanvas(fig)
     return fig
 
 
@@ -205,10 +252,11 @@ def save_figure(
 # --------------------------------------------------------------------------- helpers
 
 
-def _wrap(text: str, width: int) -> str:
+def _wrap(text: str, width: int, indent: str = "") -> str:
     """Wrap ``text`` at ``width`` characters without breaking words or hyphenated words."""
     text = " ".join(str(text).split())
-    return textwrap.fill(text, width=width, break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(text, width=width, break_long_words=False, break_on_hyphens=False,
+                         subsequent_indent=indent)
 
 
 def _tint(colour: str, amount: float) -> tuple[float, float, float]:
@@ -242,22 +290,6 @@ def _section_colours(codebook: Codebook) -> dict[str, str]:
     }
 
 
-def _group_colours(groups: Iterable[str], codebook: Codebook | None = None) -> dict[str, str]:
-    """A caucus takes the colour of the codebook section of the same name, if any."""
-    named: dict[str, str] = {}
-    if codebook is not None:
-        cols = _section_colours(codebook)
-        named = {s.name.lower(): cols[s.id] for s in codebook.sections}
-    else:
-        named = {g.lower(): _SECTION_COLOURS[i] for i, g in enumerate(GROUPS)}
-    spare = [c for c in _SECTION_COLOURS if c not in named.values()]
-    out = {}
-    for g in groups:
-        out[g] = named.get(str(g).lower()) or spare.pop(0) if spare or str(g).lower() in named \
-            else OKABE_ITO["black"]
-    return out
-
-
 # --------------------------------------------------------------------------- the map graph
 
 
@@ -270,16 +302,17 @@ def _walk_theme(theme: Any) -> Iterator[tuple[Any, Any]]:
         yield theme, code
 
 
-def thematic_map_graph(codebook: Codebook, *, connect_sections: bool = True) -> nx.Graph:
-    """The thematic map as a graph: sections, themes, subthemes, codes and their links.
+def thematic_map_graph(codebook: Codebook, *, connect_sections: bool | None = None) -> nx.Graph:
+    """Build the thematic map as a graph: sections, themes, subthemes, codes, links.
 
     Parameters
     ----------
     codebook : Codebook
         The codebook (:func:`thematic.codebook.load_codebook`).
-    connect_sections : bool
+    connect_sections : bool, optional
         Link every pair of sections (``kind="interconnected"``), as the source's Figure 1
-        describes "four interconnected sections". Relations the codebook declares are
+        describes "four interconnected sections". Default: only when the codebook
+        declares no relation between two sections. Relations the codebook declares are
         always added.
 
     Returns
@@ -316,13 +349,18 @@ def thematic_map_graph(codebook: Codebook, *, connect_sections: bool = True) -> 
                                parent=parent.id, order=order)
                     order += 1
                 g.add_edge(parent.id, child.id, kind="contains", note=None)
+    relations = list(getattr(codebook, "relations", None) or [])
+    section_ids = {s.id for s in codebook.sections}
+    if connect_sections is None:
+        connect_sections = not any(r.source in section_ids and r.target in section_ids
+                                   for r in relations)
     if connect_sections:
         ids = [s.id for s in codebook.sections]
         for i, a in enumerate(ids):
             for b in ids[i + 1:]:
                 g.add_edge(a, b, kind="interconnected", note=None)
     problems = []
-    for rel in getattr(codebook, "relations", None) or []:
+    for rel in relations:
         missing = [end for end in (rel.source, rel.target) if end not in g]
         if missing:
             problems.append(f"relation {rel.source}->{rel.target}: unknown id(s) {missing}")
@@ -432,13 +470,15 @@ def _theme_card(g: nx.Graph, node: str, style: _MapStyle, m: _Measurer,
     codes = [c for c in children if g.nodes[c]["kind"] == "code"]
     if show_subthemes:
         for s in subs:
-            blocks.append((_wrap("\u25b8 " + g.nodes[s]["label"], style.sub_wrap),
+            blocks.append((_wrap("\u25b8 " + g.nodes[s]["label"], style.sub_wrap, "  "),
                            {"fontsize": style.sub_size, "fontstyle": "italic",
-                            "linespacing": 1.1, "_node": s}))
+                            "linespacing": 1.1, "multialignment": "left", "_node": s}))
     if show_codes and codes:
-        text = "\n".join(_wrap("\u2022 " + g.nodes[c]["label"], style.sub_wrap) for c in codes)
+        text = "\n".join(_wrap("\u2022 " + g.nodes[c]["label"], style.sub_wrap, "  ")
+                         for c in codes)
         blocks.append((text, {"fontsize": style.code_size, "color": "#333333",
-                              "linespacing": 1.1, "_node": f"{node}:codes"}))
+                              "linespacing": 1.1, "multialignment": "left",
+                              "_node": f"{node}:codes"}))
     card = _Card(node, blocks)
     for text, kw in blocks:
         card.sizes.append(m.size(text, **{k: v for k, v in kw.items() if not k.startswith("_")}))
@@ -462,7 +502,7 @@ def _section_layout(g: nx.Graph, section: str, style: _MapStyle, m: _Measurer,
     if outward is None:  # full circle, first theme at the top, clockwise
         angles = [90.0 - 360.0 * i / max(n, 1) for i in range(n)]
         if n == 2:
-            angles = [90.0, -90.0]
+            angles = [180.0, 0.0]
     else:
         step = min(style.spread, 240.0 / max(n, 1))
         # clockwise from the counter-clockwise end so reading order follows the codebook
@@ -496,7 +536,7 @@ def _section_layout(g: nx.Graph, section: str, style: _MapStyle, m: _Measurer,
 
 
 def _section_directions(n: int) -> list[tuple[float, float]]:
-    """Unit directions of the section hubs from the map centre."""
+    """Return unit directions of the section hubs from the map centre."""
     if n == 4:  # 2 x 2: reading order top-left, top-right, bottom-left, bottom-right
         return [(-1.0, 1.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)]
     if n == 1:
@@ -578,8 +618,9 @@ def _draw_card(ax: Any, card: _Card, colour: str, style: _MapStyle) -> None:
     y = y1 - style.pad
     for i, ((text, kw), (_, h)) in enumerate(zip(card.blocks, card.sizes, strict=True)):
         gid = kw.get("_node", card.node)
-        t = ax.text(card.x, y - h / 2, text, ha="center", va="center", multialignment="center",
-                    zorder=4, **{k: v for k, v in kw.items() if not k.startswith("_")})
+        kwargs = {"multialignment": "center", **{k: v for k, v in kw.items()
+                                                 if not k.startswith("_")}}
+        t = ax.text(card.x, y - h / 2, text, ha="center", va="center", zorder=4, **kwargs)
         t.set_gid(f"label-{gid}")
         y -= h + 0.04
         if i == 0 and len(card.blocks) > 1:
@@ -607,8 +648,10 @@ def _map_figure(g: nx.Graph, layouts: list[_SectionLayout], colours: dict[str, s
                 style: _MapStyle, *, width: float | None, legend: bool) -> Figure:
     margin = 0.08
     x0, y0, x1, y1 = _frame(layouts, margin)
-    rel_edges = [(a, b, d) for a, b, d in g.edges(data=True)
-                 if d["kind"] not in {"contains", "interconnected"}]
+    kind_of = nx.get_node_attributes(g, "kind")
+    links = [(a, b, d) for a, b, d in g.edges(data=True) if d["kind"] != "contains"]
+    sec_edges = [e for e in links if kind_of[e[0]] == kind_of[e[1]] == "section"]
+    rel_edges = [e for e in links if e not in sec_edges]
     legend_h = 0.32 if legend else 0.0
     content_w = x1 - x0
     fig_w = max(content_w, width or 0.0)
@@ -627,10 +670,12 @@ def _map_figure(g: nx.Graph, layouts: list[_SectionLayout], colours: dict[str, s
         return (obj.x, obj.y) if obj is not None else (0.0, 0.0)
 
     # section links (under everything)
-    for a, b, d in g.edges(data=True):
-        if d["kind"] == "interconnected" and a in hubs and b in hubs:
-            ax.add_line(Line2D(*zip(centre(a), centre(b), strict=True), color="#9a9a9a",
-                               linewidth=2.2, solid_capstyle="round", zorder=1))
+    for a, b, _d in sec_edges:
+        if a in hubs and b in hubs:
+            line = Line2D(*zip(centre(a), centre(b), strict=True), color="#9a9a9a",
+                          linewidth=2.2, solid_capstyle="round", zorder=1)
+            line.set_gid(f"link-{a}-{b}")
+            ax.add_line(line)
     # hub -> theme spokes
     for lay in layouts:
         for c in lay.cards:
@@ -649,15 +694,16 @@ def _map_figure(g: nx.Graph, layouts: list[_SectionLayout], colours: dict[str, s
         _draw_hub(ax, lay.hub, colour)
         for c in lay.cards:
             _draw_card(ax, c, colour, style)
-    if legend:
+    shown = [e for e in sec_edges if e[0] in hubs and e[1] in hubs]
+    shown_rel = [e for e in rel_edges
+                 if (e[0] in hubs or e[0] in cards) and (e[1] in hubs or e[1] in cards)]
+    if legend and (shown or shown_rel):
         handles = [Line2D([], [], color="#9a9a9a", linewidth=2.2,
-                          label="link between sections")]
-        handles.append(Line2D([], [], color="#555555", linewidth=1.3,
-                              label="theme of a section"))
-        kinds = sorted({d["kind"] for _, _, d in rel_edges})
-        for k in kinds:
+                          label=f"link between sections ({k})")
+                   for k in sorted({d["kind"] for _, _, d in shown})]
+        for k in sorted({d["kind"] for _, _, d in shown_rel}):
             handles.append(Line2D([], [], color="black", linewidth=0.9, linestyle=(0, (4, 2)),
-                                  label=f"relation: {k}"))
+                                  label=f"relation between themes ({k})"))
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=7,
                    handlelength=2.2, columnspacing=1.5, borderaxespad=0.3)
     return fig
@@ -676,7 +722,7 @@ def plot_thematic_map(
     *,
     show_subthemes: bool | None = None,
     show_codes: bool | None = None,
-    connect_sections: bool = True,
+    connect_sections: bool | None = None,
     width: float = 6.8,
     legend: bool = True,
 ) -> Figure:
@@ -688,9 +734,9 @@ def plot_thematic_map(
         The codebook; its sections, themes (with subthemes and codes) and relations.
     show_subthemes, show_codes : bool, optional
         List subthemes / codes under each theme name; default: when the codebook has any.
-    connect_sections : bool
+    connect_sections : bool, optional
         Draw a link between every pair of sections (the source's "interconnected
-        sections").
+        sections"); default: when the codebook declares no section-to-section relation.
     width : float
         Minimum figure width in inches (A4 text width is about 6.3-7 in); the map is
         centred in it.
@@ -702,7 +748,14 @@ def plot_thematic_map(
     matplotlib.figure.Figure
         SVG output holds every label as ``<text>``; each label's group has the id
         ``label-<codebook id>``.
+
+    Raises
+    ------
+    InputError
+        If the codebook has no sections, or a relation names an unknown id.
     """
+    if not codebook.sections:
+        raise InputError("the codebook has no sections: nothing to draw")
     subs, codes = _resolve_detail(codebook, show_subthemes, show_codes)
     g = thematic_map_graph(codebook, connect_sections=connect_sections)
     with figure_style():
@@ -750,3 +803,473 @@ def plot_section_map(
         lay = _section_layout(g, section_id, _SECTION_STYLE, _Measurer(), None, subs, codes)
         return _map_figure(g, [lay], _section_colours(codebook), _SECTION_STYLE, width=width,
                            legend=False)
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"{what}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(f"{what}: missing column(s) {missing}; has {list(df.columns)}")
+    if df.empty:
+        raise InputError(f"{what}: the table is empty")
+
+
+def _group_order(groups: Iterable[str]) -> list[str]:
+    present = list(dict.fromkeys(str(g) for g in groups))
+    known = [g for g in GROUPS if g in present]
+    return known + sorted(g for g in present if g not in known)
+
+
+def _colours_for_groups(groups: Sequence[str], codebook: Codebook | None) -> dict[str, str]:
+    """Colour each caucus like the section of the same name (else a free colour)."""
+    by_name: dict[str, str] = {}
+    if codebook is not None:
+        cols = _section_colours(codebook)
+        by_name = {s.name.lower(): cols[s.id] for s in codebook.sections}
+    else:
+        by_name = {g.lower(): _SECTION_COLOURS[i] for i, g in enumerate(GROUPS)}
+    spare = [c for c in (OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["bluish_green"],
+                         OKABE_ITO["reddish_purple"], OKABE_ITO["black"])
+             if c not in by_name.values()]
+    out = {}
+    for i, g in enumerate(groups):
+        out[g] = by_name.get(g.lower()) or spare[i % len(spare)]
+    return out
+
+
+def plot_theme_by_group(
+    table: pd.DataFrame,
+    *,
+    codebook: Codebook | None = None,
+    wrap: int = 44,
+) -> Figure:
+    """Horizontal grouped bars: number of coded extracts per theme, by caucus.
+
+    The bars count extracts; they say how often a theme was illustrated by extracts of
+    each caucus in the material, not how important a theme is.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Tidy table with ``section_id, theme_id, theme, group, n_extracts`` (as returned by
+        :func:`thematic.coding.theme_by_group`), in codebook order.
+    codebook : Codebook, optional
+        Used for section names (otherwise section ids are shown) and colours.
+    wrap : int
+        Wrap theme names at this many characters.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        If a column is missing or the table is empty.
+    """
+    _require(table, ["section_id", "theme_id", "theme", "group", "n_extracts"], "theme_by_group")
+    df = table.copy()
+    df["n_extracts"] = pd.to_numeric(df["n_extracts"], errors="raise").fillna(0).astype(int)
+    groups = _group_order(df["group"].dropna())
+    colours = _colours_for_groups(groups, codebook)
+    themes = df[["section_id", "theme_id", "theme"]].drop_duplicates("theme_id")
+    names = {s.id: s.name for s in codebook.sections} if codebook is not None else {}
+    counts = df.pivot_table(index="theme_id", columns="group", values="n_extracts",
+                            aggfunc="sum", fill_value=0)
+    # rows top to bottom: a bold header per section, then its themes
+    rows: list[tuple[str, str | None]] = []  # (label, theme_id or None for a header)
+    for sec, grp in themes.groupby("section_id", sort=False):
+        rows.append((str(names.get(sec, sec)), None))
+        rows.extend((_wrap(str(r.theme), wrap), str(r.theme_id)) for r in grp.itertuples())
+    n_themes = sum(1 for _, tid in rows if tid is not None)
+    with figure_style():
+        height = 0.95 + 0.27 * n_themes * max(len(groups), 1) / 2 + 0.2 * (len(rows) - n_themes)
+        fig = _new_figure(6.8, height)
+        fig.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
+        ax = fig.add_subplot()
+        # top-down positions: a header sits close to its themes, with space above it
+        ys, y = [], 0.0
+        for i, (_, tid) in enumerate(rows):
+            if i:
+                y -= 0.8 if rows[i - 1][1] is None else (1.3 if tid is None else 1.0)
+            ys.append(y)
+        ys = [v - y for v in ys]
+        bar_h = 0.8 / max(len(groups), 1)
+        xmax = int(counts.to_numpy().max()) if counts.size else 0
+        for i, (_, tid) in enumerate(rows):
+            y = ys[i]
+            if tid is None:
+                continue
+            for j, gname in enumerate(groups):
+                n = int(counts.loc[tid, gname]) if (tid in counts.index and gname in counts) else 0
+                yy = y + 0.4 - bar_h * (j + 0.5)
+                ax.barh(yy, n, height=bar_h * 0.92, color=colours[gname], edgecolor="none",
+                        label=gname if i == 1 else None)
+                ax.text(n + 0.06, yy, str(n), va="center", ha="left", fontsize=6.5)
+        ax.set_yticks(ys)
+        ax.set_yticklabels([lab for lab, _ in rows])
+        for tick, (_, tid) in zip(ax.get_yticklabels(), rows, strict=True):
+            if tid is None:
+                tick.set_fontweight("bold")
+            else:
+                tick.set_fontsize(7)
+        ax.tick_params(axis="y", length=0)
+        ax.set_ylim(-0.55, ys[0] + 0.45)
+        ax.set_xlim(0, max(xmax, 1) * 1.12 + 0.5)
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+        ax.set_xlabel("Extracts coded to the theme (count; not a measure of importance)")
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+        handles = [Patch(facecolor=colours[gname], label=gname) for gname in groups]
+        ax.legend(handles=handles, title="Caucus of the respondent:", loc="lower left",
+                  bbox_to_anchor=(0.0, 1.0), ncol=len(handles), fontsize=7, title_fontsize=7,
+                  alignment="left", borderaxespad=0.2)
+        _freeze_layout(fig)
+        return fig
+
+
+def plot_theme_topic_heatmap(
+    table: pd.DataFrame,
+    *,
+    codebook: Codebook | None = None,
+    wrap: int = 44,
+    cmap: str = "cividis",
+) -> Figure:
+    """Heatmap of a theme x topic contingency table, every cell annotated with its count.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows are themes (theme ids or names), columns topic labels, values counts of
+        extracts (as returned by :mod:`thematic.compare`).
+    codebook : Codebook, optional
+        If given, row labels that are theme ids are shown as theme names.
+    wrap : int
+        Wrap row labels at this many characters (column labels at half of it).
+    cmap : str
+        A sequential, colour-blind-safe colormap.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        If the table is empty or holds non-numeric or negative values.
+    """
+    if not isinstance(table, pd.DataFrame) or table.empty:
+        raise InputError("theme x topic table: expected a non-empty DataFrame")
+    try:
+        values = table.apply(pd.to_numeric, errors="raise").fillna(0).to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"theme x topic table: non-numeric cell ({exc})") from None
+    if (values < 0).any():
+        raise InputError("theme x topic table: counts must not be negative")
+    row_labels = []
+    for r in table.index:
+        label = str(r)
+        if codebook is not None:
+            try:
+                label = codebook.find(label).name
+            except KeyError:
+                pass
+        row_labels.append(_wrap(label, wrap))
+    col_labels = [_wrap(str(c).replace("_", " "), max(wrap // 2, 8)) for c in table.columns]
+    nr, nc = values.shape
+    row_lines = sum(lab.count("\n") + 1 for lab in row_labels)
+    col_lines = max(lab.count("\n") + 1 for lab in col_labels)
+    with figure_style():
+        cell_w = min(0.6, 4.2 / max(nc, 1))
+        cell_h = max(0.24, 0.115 * row_lines / max(nr, 1) + 0.08)
+        width = min(7.0, 2.6 + cell_w * nc + 0.8)
+        height = 0.5 + cell_h * nr + 0.12 * col_lines + 0.5
+        fig = _new_figure(width, height)
+        fig.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
+        ax = fig.add_subplot()
+        vmax = max(values.max(), 1.0)
+        im = ax.imshow(values, cmap=cmap, vmin=0, vmax=vmax, aspect="auto",
+                       interpolation="nearest")
+        cm = mpl.colormaps[cmap]
+        for i in range(nr):
+            for j in range(nc):
+                r, g, b, _ = cm(values[i, j] / vmax)
+                lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+                v = values[i, j]
+                txt = f"{int(v)}" if float(v).is_integer() else f"{v:.2f}"
+                ax.text(j, i, txt, ha="center", va="center", fontsize=7,
+                        color="black" if lum > 0.5 else "white")
+        ax.set_xticks(range(nc))
+        ax.set_xticklabels(col_labels, rotation=45, ha="right", rotation_mode="anchor",
+                           fontsize=6.5)
+        ax.set_yticks(range(nr))
+        ax.set_yticklabels(row_labels, fontsize=7)
+        ax.set_xlabel("Topic (topic-model check)")
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_xticks(np.arange(-0.5, nc, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, nr, 1), minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.0)
+        ax.tick_params(which="minor", length=0)
+        cb = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02, aspect=max(nr * 2, 10))
+        cb.set_label("Extracts (count)", fontsize=7)
+        cb.ax.tick_params(labelsize=6.5)
+        cb.ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+        _freeze_layout(fig)
+        return fig
+
+
+# --------------------------------------------------------------------------- context figures
+
+
+def read_context_tables(
+    root: str | os.PathLike[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read ``corpus/context/wres_indicators.csv`` and ``talking_therapies_recovery.csv``.
+
+    Parameters
+    ----------
+    root : str or os.PathLike, optional
+        Project root (found from the working directory if omitted).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The WRES indicators and the Talking Therapies recovery table, with numbers as
+        numbers and every other column as text.
+    """
+    from .io import read_csv
+
+    context = project_paths(root).context
+    wres = read_csv(context / "wres_indicators.csv")
+    recovery = read_csv(context / "talking_therapies_recovery.csv")
+    for col in ("indicator", "year"):
+        wres[col] = wres[col].astype("int64")
+    wres["value"] = wres["value"].astype("float64")
+    for col in ("value", "value_as_published"):
+        recovery[col] = recovery[col].astype("float64")
+    return wres, recovery
+
+
+#: WRES panels: (indicator, kind) in drawing order.
+_WRES_PANELS: tuple[int, ...] = (5, 6, 7, 8, 1, 9, 2, 3, 4)
+_SUBGROUP_COLOURS = {
+    "BME": OKABE_ITO["blue"],
+    "White": OKABE_ITO["vermillion"],
+    "Overall": OKABE_ITO["bluish_green"],
+    "VSM": OKABE_ITO["reddish_purple"],
+    "All": OKABE_ITO["black"],
+}
+_SUBGROUP_MARKERS = {"BME": "o", "White": "s", "Overall": "D", "VSM": "^", "All": "o"}
+
+
+def plot_wres_indicators(wres: pd.DataFrame, *, wrap: int = 32) -> Figure:
+    """Small multiples of the WRES indicators 2016-2021, values as published.
+
+    Indicators 5-8 compare BME and White staff; 2-4 are relative likelihoods (a dashed
+    line marks 1, equal likelihood); 1 (BME staff overall and very senior managers) and 9
+    (BME board membership) are percentages. Every point is a published value; the last
+    year's value is printed next to each line. Open markers show values the source marks
+    with an asterisk (its footnote is not in the source).
+
+    Parameters
+    ----------
+    wres : pandas.DataFrame
+        ``corpus/context/wres_indicators.csv``: ``indicator, indicator_label, subgroup,
+        year, value, unit, marker``.
+    wrap : int
+        Wrap panel titles (the indicator wording) at this many characters.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        If a column is missing or the table is empty.
+    """
+    _require(wres, ["indicator", "indicator_label", "subgroup", "year", "value", "unit"],
+             "wres_indicators")
+    df = wres.copy()
+    df["indicator"] = df["indicator"].astype(int)
+    df["year"] = df["year"].astype(int)
+    df["value"] = df["value"].astype(float)
+    marked = (df["marker"].fillna("").astype(str).str.strip() != "") if "marker" in df \
+        else pd.Series(False, index=df.index)
+    df["_marked"] = marked
+    present = [i for i in _WRES_PANELS if i in set(df["indicator"])]
+    present += sorted(set(df["indicator"]) - set(present))
+    ncols = 3
+    nrows = math.ceil(len(present) / ncols)
+    years = sorted(df["year"].unique())
+    with figure_style():
+        fig = _new_figure(6.9, 2.55 * nrows + 0.35)
+        fig.set_layout_engine("constrained", h_pad=0.06, w_pad=0.06, hspace=0.06, wspace=0.04)
+        gs = fig.add_gridspec(nrows, ncols)
+        any_marked = False
+        for k, ind in enumerate(present):
+            ax = fig.add_subplot(gs[k // ncols, k % ncols])
+            sub = df[df["indicator"] == ind].sort_values("year")
+            label = str(sub["indicator_label"].iloc[0])
+            unit = str(sub["unit"].iloc[0])
+            ax.set_title(_wrap(f"{ind}. {label}", wrap), fontsize=6.5, fontweight="bold",
+                         loc="left", linespacing=1.1)
+            subgroups = list(dict.fromkeys(sub["subgroup"].astype(str)))
+            lo, hi = sub["value"].min(), sub["value"].max()
+            span = max(hi - lo, 0.2 if unit == "ratio" else 2.0)
+            for sg in subgroups:
+                s = sub[sub["subgroup"].astype(str) == sg]
+                colour = _SUBGROUP_COLOURS.get(sg, OKABE_ITO["black"])
+                marker = _SUBGROUP_MARKERS.get(sg, "o")
+                ax.plot(s["year"], s["value"], color=colour, linewidth=1.3, zorder=2,
+                        label=sg if sg != "All" else None)
+                filled = s[~s["_marked"]]
+                hollow = s[s["_marked"]]
+                ax.scatter(filled["year"], filled["value"], color=colour, marker=marker, s=16,
+                           zorder=3)
+                if len(hollow):
+                    any_marked = True
+                    ax.scatter(hollow["year"], hollow["value"], facecolor="white",
+                               edgecolor=colour, marker=marker, s=16, linewidth=1.0, zorder=3)
+                last = s.iloc[-1]
+                txt = str(last.get("value_as_published", "")).replace("*", "").strip() \
+                    if "value_as_published" in s else ""
+                txt = txt or (f"{last['value']:.2f}" if unit == "ratio" else f"{last['value']:.1f}%")
+                ax.annotate(txt, (last["year"], last["value"]), xytext=(4, 0),
+                            textcoords="offset points", va="center", ha="left", fontsize=6,
+                            color=colour)
+            if unit == "ratio":
+                ax.axhline(1.0, color="#777777", linestyle=(0, (3, 2)), linewidth=0.8, zorder=1)
+                ax.set_ylim(min(lo, 1.0) - 0.05 * span - 0.02, hi + 0.12 * span)
+                ax.set_ylabel("Relative likelihood", fontsize=6.8)
+            else:
+                ax.set_ylim(lo - 0.25 * span, hi + 0.25 * span)
+                ax.yaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _p: f"{v:g}%"))
+                ax.set_ylabel("Staff (%)" if ind != 9 else "Board members (%)", fontsize=6.8)
+            ax.set_xticks(years)
+            ax.set_xticklabels([f"'{str(y)[-2:]}" for y in years])
+            ax.set_xlim(years[0] - 0.4, years[-1] + 1.3)
+            ax.tick_params(labelsize=6.5)
+            ax.grid(axis="y", color="#e5e5e5", linewidth=0.6)
+            ax.set_axisbelow(True)
+            if any(sg != "All" for sg in subgroups):
+                ax.legend(fontsize=6, loc="best", handlelength=1.5, borderaxespad=0.2,
+                          labelspacing=0.2)
+        notes = ["NHS trusts in England, WRES data 2016\u20132021, values as published in the "
+                 "source slide. Dashed line: relative likelihood 1 (equal)."]
+        if any_marked:
+            notes.append("Open markers: values marked * in the source (footnote not published).")
+        fig.supxlabel(_wrap(" ".join(notes), 135), x=0.01, ha="left", fontsize=6.3,
+                      color="#333333", multialignment="left")
+        _freeze_layout(fig)
+        return fig
+
+
+def plot_recovery_by_ethnic_group(recovery: pd.DataFrame) -> Figure:
+    """Recovery and reliable-recovery rates by ethnic group, NHS Talking Therapies, NE & Yorkshire.
+
+    A dot plot with one row per ethnic group (left panel: the first slide table, broad
+    groups) and per ethnic subgroup (right panel: the second slide table), values as
+    published. The two tables print different values for the same broad groups (their
+    periods are not stated in the source); both are shown as printed.
+
+    Parameters
+    ----------
+    recovery : pandas.DataFrame
+        ``corpus/context/talking_therapies_recovery.csv``: ``table, ethnic_group,
+        ethnic_subgroup, measure, value``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        If a column is missing, the table is empty, or it has no recovery rates.
+    """
+    _require(recovery, ["table", "ethnic_group", "ethnic_subgroup", "measure", "value"],
+             "talking_therapies_recovery")
+    measures = ("Recovery Rate", "Reliable Recovery Rate")
+    df = recovery[recovery["measure"].isin(measures)].copy()
+    if df.empty:
+        raise InputError(f"talking_therapies_recovery: no rows with measure in {measures}")
+    df["value"] = df["value"].astype(float)
+    tables = list(dict.fromkeys(df["table"].astype(str)))
+    titles = {
+        "outcomes_by_ethnic_group": "By ethnic group (slide table 1)",
+        "recovery_by_ethnic_subgroup": "By ethnic group and subgroup (slide table 2)",
+    }
+    style = {measures[0]: ("o", OKABE_ITO["blue"]), measures[1]: ("D", OKABE_ITO["vermillion"])}
+    panels = []
+    for t in tables:
+        sub = df[df["table"].astype(str) == t]
+        rows = list(dict.fromkeys(zip(sub["ethnic_group"].astype(str),
+                                      sub["ethnic_subgroup"].astype(str), strict=True)))
+        panels.append((t, sub, rows))
+    lo = math.floor(df["value"].min() / 5) * 5 - 2
+    hi = math.ceil(df["value"].max() / 5) * 5 + 2
+    n_total = sum(len(r) for _, _, r in panels)
+    with figure_style():
+        height = 0.9 + 0.15 * n_total + 0.35 * len(panels)
+        fig = _new_figure(6.9, height)
+        fig.set_layout_engine("constrained", h_pad=0.05, hspace=0.04)
+        gs = fig.add_gridspec(len(panels), 1, height_ratios=[len(r) + 0.6 for _, _, r in panels])
+        for k, (t, sub, rows) in enumerate(panels):
+            ax = fig.add_subplot(gs[k, 0])
+            integers = bool((sub["value"] % 1 == 0).all())
+            labels = []
+            for i, (grp, sg) in enumerate(rows):
+                y = len(rows) - 1 - i
+                labels.append(grp if sg == "All" else sg)
+                sel = sub[(sub["ethnic_group"].astype(str) == grp)
+                          & (sub["ethnic_subgroup"].astype(str) == sg)]
+                if len(sel) > 1:
+                    ax.plot([sel["value"].min(), sel["value"].max()], [y, y], color="#bbbbbb",
+                            linewidth=0.8, zorder=2)
+                for meas in measures:
+                    v = sel[sel["measure"] == meas]["value"]
+                    if len(v):
+                        marker, colour = style[meas]
+                        ax.scatter(float(v.iloc[0]), y, marker=marker, color=colour, s=16,
+                                   zorder=3)
+                        val = float(v.iloc[0])
+                        ax.annotate(f"{val:.0f}" if integers else f"{val:.1f}", (val, y),
+                                    xytext=(5 if meas == measures[0] else -5, 0),
+                                    textcoords="offset points", va="center",
+                                    ha="left" if meas == measures[0] else "right", fontsize=5.8,
+                                    color=colour)
+            ax.set_yticks(range(len(rows) - 1, -1, -1))
+            ax.set_yticklabels(labels, fontsize=6.8)
+            for tick, (_grp, sg) in zip(ax.get_yticklabels(), rows, strict=True):
+                if sg == "All":
+                    tick.set_fontweight("bold")
+            ax.set_ylim(-0.7, len(rows) - 0.3)
+            ax.set_xlim(lo, hi)
+            ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _p: f"{v:g}%"))
+            ax.tick_params(axis="y", length=0)
+            ax.grid(axis="x", color="#e5e5e5", linewidth=0.6)
+            ax.set_axisbelow(True)
+            ax.set_title(titles.get(t, t.replace("_", " ")), fontsize=7.5, loc="left")
+            if k == len(panels) - 1:
+                ax.set_xlabel("Rate (%)", fontsize=7)
+            if k == 0:
+                handles = [Line2D([], [], linestyle="none", marker=style[m][0],
+                                  color=style[m][1], label=m[:1] + m[1:].lower())
+                           for m in measures]
+                ax.legend(handles=handles, loc="lower right", ncol=2, fontsize=7,
+                          bbox_to_anchor=(1.0, 1.0), borderaxespad=0.1)
+        note = ("NHS Talking Therapies, North East and Yorkshire; values as published in the "
+                "source slides (bold: the whole ethnic group, followed by its subgroups; "
+                "truncated names as printed). The two tables print different values for the "
+                "same groups; their periods are not stated in the source.")
+        fig.supxlabel(_wrap(note, 135), x=0.01, ha="left", fontsize=6.0, color="#333333",
+                      multialignment="left")
+        _freeze_layout(fig)
+        return fig
