@@ -61,7 +61,6 @@ __all__ = [
     "methods_text",
     "read_topic_check",
     "TOPIC_CHECK_JSON",
-    "TOPIC_CHECK_CONTINGENCY",
     "deterministic_docx",
     "write_appendix",
 ]
@@ -694,10 +693,7 @@ def codebook_docx(codebook: Codebook, extracts: pd.DataFrame | None = None) -> b
 
 #: Where notebook 04 saves the topic-check result (``TopicCheck.to_json``), relative to the
 #: project root; :func:`write_appendix` reports its seeds and model when it exists.
-TOPIC_CHECK_JSON = "corpus/topic_check/topic_check.json"
-
-#: Where notebook 04 saves the theme x topic table (``TopicCheck.contingency_table()``).
-TOPIC_CHECK_CONTINGENCY = "corpus/topic_check/theme_topic_contingency.csv"
+TOPIC_CHECK_JSON = "corpus/processed/topic_check.json"
 
 
 def read_topic_check(path: str | os.PathLike[str]) -> dict[str, Any] | None:
