@@ -55,6 +55,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pandas as pd
 
 from .errors import InputError
+from .schemas import audit_frame as _audit_frame
+from .schemas import is_missing as _isna
 from .schemas import validate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -656,14 +658,3 @@ def segment(
 # --------------------------------------------------------------------------- helpers
 
 
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _audit_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = ["response_id", "stage", "action", "reason", "detail"]
-    data = {c: pd.array([r.get(c) for r in rows], dtype="str") for c in cols}
-    return validate(pd.DataFrame(data), "audit")

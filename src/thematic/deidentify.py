@@ -81,6 +81,7 @@ import pandas as pd
 
 from .errors import InputError
 from .ingest import identifying_column_names, looks_like_free_text
+from .schemas import is_missing as _isna
 from .schemas import validate
 
 __all__ = [
@@ -928,12 +929,6 @@ def drop_identifying_columns(
     out.attrs = dict(df.attrs)
     return Deidentified(out, _mask_audit(audit))
 
-
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 def _mask_audit(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -90,6 +90,8 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
+from .schemas import audit_frame as _audit_frame
+from .schemas import is_missing as _isna
 from .schemas import validate
 
 __all__ = [
@@ -1459,14 +1461,3 @@ def _dtype(col: str) -> str:
     return "str"
 
 
-def _isna(v: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _audit_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = ["response_id", "stage", "action", "reason", "detail"]
-    data = {c: pd.array([r.get(c) for r in rows], dtype="str") for c in cols}
-    return validate(pd.DataFrame(data), "audit")

@@ -29,13 +29,15 @@ Tables (one row per thing, stable ids):
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from .errors import Problem, ValidationError
 
-__all__ = ["SCHEMAS", "validate"]
+__all__ = ["SCHEMAS", "validate", "audit_frame", "is_missing"]
 
 _str = pa.Column(str, nullable=False)
 _opt_str = pa.Column(str, nullable=True, required=False)
@@ -174,3 +176,20 @@ def validate(df: pd.DataFrame, table: str, *, source: str | None = None) -> pd.D
         raise ValidationError(source or table, problems) from None
     except SchemaError as exc:  # pragma: no cover - lazy=True collects errors
         raise ValidationError(source or table, [Problem("schema", str(exc))]) from None
+
+
+AUDIT_COLUMNS = ["response_id", "stage", "action", "reason", "detail"]
+
+
+def is_missing(value: Any) -> bool:
+    """Return True for ``None``, ``NaN`` and ``pd.NA`` (and False for lists or other objects)."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def audit_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Build a validated ``audit`` table from row dicts (missing keys become NA)."""
+    data = {c: pd.array([r.get(c) for r in rows], dtype="str") for c in AUDIT_COLUMNS}
+    return validate(pd.DataFrame(data), "audit")
