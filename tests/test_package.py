@@ -74,3 +74,19 @@ def test_cli_errors_are_one_line_no_traceback(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "source document not found" in lines[0]
     assert "anti-racism-cop-slides.txt" in lines[0]
+
+
+def test_type_checking_imports_mirror_the_lazy_exports():
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(thematic.__file__).read_text())
+    guarded = next(n for n in tree.body if isinstance(n, ast.If)
+                   and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    seen = {
+        alias.name: node.module
+        for node in guarded.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert seen == thematic._EXPORTS

@@ -140,9 +140,101 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - static analysers and IDEs see the real names
     from ._versions import show_versions  # noqa: F401
+    from .clean import (  # noqa: F401
+        DEFAULT_NON_ANSWERS,
+        analysable,
+        clean_responses,
+        clean_text,
+        is_non_answer,
+        segment,
+    )
+    from .codebook import (  # noqa: F401
+        Code,
+        Codebook,
+        Relation,
+        Section,
+        Theme,
+        diff_codebooks,
+        list_versions,
+        load_codebook,
+        load_version,
+        save_codebook,
+        save_version,
+    )
+    from .coding import (  # noqa: F401
+        Memo,
+        Report,
+        check_against_source,
+        coder_agreement,
+        cooccurrence,
+        disagreements,
+        illustrative_extracts,
+        load_codings,
+        load_memos,
+        load_responses,
+        merge_codings,
+        published_codings,
+        response_summary,
+        save_codings,
+        theme_by_group,
+        theme_counts,
+        validate_codings,
+    )
+    from .compare import (  # noqa: F401
+        TopicCheck,
+        agreement_statistics,
+        contingency,
+        hungarian_match,
+        k_sweep,
+        permutation_test,
+        seed_stability,
+        topic_check,
+    )
     from .config import RANDOM_STATE, project_paths  # noqa: F401
+    from .deidentify import (  # noqa: F401
+        Deidentifier,
+        deidentify,
+        deidentify_text,
+        drop_identifying_columns,
+        read_term_list,
+    )
+    from .embeddings import (  # noqa: F401
+        Embeddings,
+        SentenceEmbedder,
+        TfidfSvdEmbedder,
+        embed,
+        make_embedder,
+        verify_model_weights,
+    )
     from .errors import InputError, ThematicError, ValidationError  # noqa: F401
+    from .figures import (  # noqa: F401
+        figure_style,
+        plot_recovery_by_ethnic_group,
+        plot_section_map,
+        plot_thematic_map,
+        plot_theme_by_group,
+        plot_theme_topic_heatmap,
+        plot_wres_indicators,
+        read_context_tables,
+        save_figure,
+        thematic_map_graph,
+        thematic_map_layout,
+    )
+    from .ingest import ingest_audit, read_export, read_exports  # noqa: F401
+    from .refi import (  # noqa: F401
+        export_qdc,
+        export_qdpx,
+        export_taguette_codebook,
+        import_refi,
+        read_qdc,
+        read_qdpx,
+        read_taguette_codebook,
+        read_taguette_highlights,
+        validate_refi,
+    )
+    from .report import codebook_table, methods_text, theme_extracts, write_appendix  # noqa: F401
     from .schemas import validate  # noqa: F401
-    from .sources import build_corpus, extract_context_tables, extract_quotes  # noqa: F401
+    from .sources import build_corpus, extract_context_tables, extract_quotes, summarise_quotes  # noqa: F401
+    from .topics import TopicModel, sweep_k, theme_keywords, zero_shot_themes  # noqa: F401
