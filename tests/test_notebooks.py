@@ -23,6 +23,7 @@ EXPECTED = [
     "04-topic-check.ipynb",
     "05-figures-and-appendix.ipynb",
     "howto-import-a-survey.ipynb",
+    "howto-several-coders.ipynb",
 ]
 
 
