@@ -383,3 +383,20 @@ def test_memo_round_trip_and_problems():
     with pytest.raises(ValidationError) as exc:
         parse_memo("---\ndate: 2024-1-1\nabout: 3\n---\nbody\n", "bad")
     assert sorted(p.kind for p in exc.value.problems) == ["about", "author", "date"]
+
+
+def test_merging_a_merged_table_keeps_original_provenance(tmp_path):
+    import pandas as pd
+
+    from thematic.coding import merge_codings
+
+    a = pd.DataFrame({"response_id": ["r1"], "code": ["C1"], "start": [0], "end": [3],
+                      "excerpt": ["abc"], "coder": ["ana"], "memo": [pd.NA]})
+    b = a.assign(coder="ben")
+    c = a.assign(coder="cai", code="C2")
+    a.to_csv(tmp_path / "codings-ana.csv", index=False)
+    b.to_csv(tmp_path / "codings-ben.csv", index=False)
+    first = merge_codings([tmp_path / "codings-ana.csv", tmp_path / "codings-ben.csv"])
+    again = merge_codings([first, c])
+    src = dict(zip(again["coder"], again["source"], strict=True))
+    assert src == {"ana": "codings-ana.csv", "ben": "codings-ben.csv", "cai": "input 2"}

@@ -799,12 +799,14 @@ def merge_codings(
             if "coder" not in raw.columns:
                 raw["coder"] = pd.NA
             df, name = raw, p.name
+        prior = df["source"].astype("string") if "source" in df.columns else None
         df = _typed(df)
         if coders is not None and coders[i] is not None:
             df["coder"] = df["coder"].fillna(coders[i])
         if df["coder"].isna().any():
             raise InputError(f"segments without coder in {name}; pass coders=[...]")
-        df["source"] = name
+        # an already merged table keeps its provenance (e.g. when a third coder joins)
+        df["source"] = name if prior is None else prior.fillna(name).to_numpy()
         frames.append(df[[*CODINGS_COLUMNS, "source"]])
     if not frames:
         return _typed(pd.DataFrame(columns=[*CODINGS_COLUMNS, "source"]))
