@@ -129,3 +129,23 @@ def test_import_round_trips_the_project(at_root, tmp_path):
     for rel in ("codebook.yaml", "codings.csv"):
         assert (tmp_path / "in" / rel).read_bytes() == \
             (ROOT / "corpus" / "coding" / rel).read_bytes()
+
+
+def test_import_refi_cli_options_reach_the_importer(tmp_path, monkeypatch):
+    import thematic.refi as refi
+    from thematic.cli import main
+
+    seen = {}
+
+    def fake_import(src, out_dir, **kw):
+        seen.update(kw)
+        return {}
+
+    monkeypatch.setattr(refi, "import_refi", fake_import)
+    src = tmp_path / "x.qde"
+    src.write_text("<Project/>")
+    assert main(["import-refi", str(src), "-o", str(tmp_path / "o"), "--crlf-counts", "one",
+                 "--missing-sources", "skip"]) == 0
+    assert seen["crlf_counts"] is False and seen["missing_sources"] == "skip"
+    assert main(["import-refi", str(src), "-o", str(tmp_path / "o")]) == 0
+    assert seen["crlf_counts"] is None and seen["missing_sources"] == "error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import unicodedata
 import uuid
 import zipfile
@@ -20,6 +21,8 @@ from thematic.coding import Memo, load_codings, load_memos, load_responses, vali
 from thematic.errors import InputError, ValidationError
 from thematic.refi import (
     NAMESPACE,
+    TAGUETTE_CODEBOOK_COLUMNS,
+    TAGUETTE_HIGHLIGHTS_COLUMNS,
     export_qdc,
     export_qdpx,
     export_taguette_codebook,
@@ -29,6 +32,7 @@ from thematic.refi import (
     qdc_bytes,
     qdpx_bytes,
     read_qdc,
+    read_qde,
     read_qdpx,
     read_taguette_codebook,
     read_taguette_highlights,
@@ -240,7 +244,9 @@ def test_import_other_tool_project():
         ("Peer support", "Practical help", "Lending notes")
     assert [t.name for t in cb.sections[1].themes] == ["Loose code"]
     kinds = {p.kind for p in proj.warnings}
-    assert kinds == {"unsorted", "ids_from_guids"}
+    # R1 has CRLF line ends and selections; the origin is unknown, so the reader says
+    # which CRLF convention it used
+    assert kinds == {"unsorted", "ids_from_guids", "crlf_offsets"}
     texts = dict(zip(proj.responses["response_id"], proj.responses["text"], strict=True))
     # BOM removed, CRLF -> LF, NFD -> NFC
     assert texts["R1"] == "We sat in silence.\nThen the café group spoke.\nIt felt like belonging."
@@ -256,7 +262,7 @@ def test_import_other_tool_project():
     assert len(proj.codings) == 5
     (memo,) = proj.memos
     assert (memo.author, memo.date, memo.about) == ("Ana", "2024-03-06", [belonging.id])
-    assert memo.body == "Belonging came up twice today."
+    assert memo.body == "Belonging came up twice today.\n"
     # the import is consistent: every coding fits its response
     report = validate_codings(proj.codings, proj.responses, cb)
     assert report.errors == []
@@ -352,8 +358,12 @@ def test_taguette_codebook_export_and_read_back(corpus, tmp_path):
     cb = corpus[0]
     out = export_taguette_codebook(cb, tmp_path / "codebook.csv")
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert list(df.columns) == ["tag", "description"]
-    assert list(df["tag"]) == [t.name for t in cb.themes()]
+    # Taguette's own header and order (taguette/export.py, codebook_csv)
+    assert list(df.columns) == ["tag", "parent", "description", "number of highlights"]
+    assert list(df.columns) == TAGUETTE_CODEBOOK_COLUMNS
+    frame = cb.to_frame()
+    assert list(df["tag"]) == list(frame["name"])
+    assert set(df["number of highlights"]) == {""}  # unknown without codings
     back = read_taguette_codebook(out)
     assert [(t.name, t.definition) for t in back.themes()] == \
         [(t.name, t.definition) for t in cb.themes()]
@@ -406,3 +416,363 @@ def test_sources_only_project_round_trips(tmp_path):
     assert list(proj.responses["text"]) == list(resp["text"])
     with pytest.raises(InputError, match="at least one code"):
         export_qdc(empty, tmp_path / "e.qdc")
+
+
+# --------------------------------------------------------------------------- real-tool quirks
+# Each fixture below is SYNTHETIC (invented content) but laid out the way a named tool
+# writes its files: a real MAXQDA 24 project.qde (read for reference, not committed),
+# and the REFI-QDA / CSV writer and reader code of QualCoder and Taguette.
+
+
+def _zip_dir(src: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(dest, "w") as zf:
+        for f in sorted(src.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(src).as_posix())
+    return dest
+
+
+def test_bare_qde_is_read_and_validated_as_a_project():
+    # MAXQDA 24: an unzipped project (project.qde + sources/) is what gets shared
+    qde = REFI / "maxqda24_bare" / "project.qde"
+    assert validate_refi(qde) == []  # the project schema, chosen by the root element
+    with pytest.raises(InputError, match="project .* not a codebook"):
+        read_qdc(qde)
+    with pytest.raises(InputError, match="not a REFI-QDA project.*use read_qdc"):
+        read_qde(REFI / "other_tool.qdc")
+
+
+def test_maxqda24_missing_source_is_named_not_a_traceback(tmp_path):
+    # MAXQDA 24 layout; the text of "Doc 2025 6-9" is not next to the .qde
+    qde = REFI / "maxqda24_bare" / "project.qde"
+    with pytest.raises(ValidationError) as exc:
+        read_qde(qde)
+    (problem,) = exc.value.problems
+    assert problem.kind == "missing_source"
+    assert "'Doc 2025 6-9'" in problem.message
+    assert "internal://5A1B0000-0000-4000-8000-000000000002.txt" in problem.message
+    assert "missing_sources='skip'" in str(exc.value)
+    with pytest.raises(ValidationError, match="Doc 2025 6-9"):
+        import_refi(qde, tmp_path / "strict")
+    assert not (tmp_path / "strict" / "codebook.yaml").exists()
+    proj = read_qde(qde, missing_sources="skip")
+    assert [p.kind for p in proj.warnings if p.kind == "missing_source"] == ["missing_source"]
+    assert list(proj.responses["response_id"]) == ["Doc 2024 1-5"]
+
+
+def test_imported_foreign_projects_re_export_valid_and_stable(tmp_path):
+    projects = [read_qde(REFI / "maxqda24_bare" / "project.qde", missing_sources="skip"),
+                read_qde(REFI / "maxqda_quirks" / "project.qde"),
+                read_qde(REFI / "qualcoder_project" / "project.qde"),
+                read_qde(REFI / "atlasti_project" / "project.qde"),
+                read_qde(REFI / "nvivo_links" / "project.qde"),
+                read_qdpx(REFI / "other_tool.qdpx")]
+    for i, p in enumerate(projects):
+        out = export_qdpx(tmp_path / f"{i}.qdpx", p.codebook, p.codings, p.responses, p.memos)
+        assert validate_refi(out) == [], i
+        assert qdpx_bytes(p.codebook, p.codings, p.responses, p.memos) == out.read_bytes()
+        back = read_qdpx(out)
+        assert back.warnings == [] and back.codebook == p.codebook and back.memos == p.memos
+        pd.testing.assert_frame_equal(back.codings, p.codings)
+        pd.testing.assert_frame_equal(back.responses, p.responses.astype("string"))
+        written = import_refi(out, tmp_path / f"in{i}")
+        if p.memos:
+            assert load_memos(written["memos"]) == sorted(p.memos, key=lambda m: m.name)
+
+
+def test_maxqda24_codebook_users_and_document_sets(tmp_path):
+    qde = REFI / "maxqda24_bare" / "project.qde"
+    proj = read_qde(qde, missing_sources="skip")
+    cb = proj.codebook
+    # MAXQDA marks parent categories isCodable="true": they are themes of UNSORTED
+    (section,) = cb.sections
+    assert section.id == "UNSORTED"
+    assert [(t.name, [c.name for c in t.codes]) for t in section.themes] == [
+        ("Category A", ["A - Code one", "A - Code two"]),
+        ("Category B", ["B - Code one"]),
+    ]
+    # upper-case GUIDs without braces give the same ids as braces / lower case would
+    a = section.themes[0]
+    assert a.id.startswith("T-") and a.codes[0].id.startswith("C-")
+    assert a.codes[0].definition == "First code of category A.\n"  # kept as written
+    # document sets (Set/MemberSource) become a column
+    assert proj.responses.loc[0, "sets"] == "Year 2024"
+    assert proj.responses.loc[0, "text"] == \
+        "Synthetic paper text, first source.\nIt has two lines.\n"
+    # the files written load again
+    written = import_refi(qde, tmp_path / "out", missing_sources="skip")
+    assert load_codebook(written["codebook"]) == cb
+    assert list(load_responses(written["responses"])["sets"]) == ["Year 2024"]
+
+
+def test_maxqda24_zipped_and_bare_read_the_same(tmp_path):
+    folder = tmp_path / "proj"
+    shutil.copytree(REFI / "maxqda24_bare", folder)
+    (folder / "sources" / "5A1B0000-0000-4000-8000-000000000002.txt").write_text(
+        "Second synthetic source.\n", encoding="utf-8")
+    bare = read_qde(folder / "project.qde")
+    zipped = read_qdpx(_zip_dir(folder, tmp_path / "p.qdpx"))
+    assert bare.codebook == zipped.codebook
+    pd.testing.assert_frame_equal(bare.responses, zipped.responses)
+    assert list(bare.responses["sets"]) == ["Year 2024", "Year 2025"]
+
+
+def test_cli_imports_a_bare_qde_and_reports_missing_sources_in_one_line(tmp_path, capsys):
+    from thematic.cli import main
+
+    assert main(["import-refi", str(REFI / "maxqda24_bare" / "project.qde"), "-o",
+                 str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Doc 2025 6-9" in err and "Traceback" not in err
+    folder = tmp_path / "proj"
+    shutil.copytree(REFI / "maxqda24_bare", folder)
+    (folder / "sources" / "5A1B0000-0000-4000-8000-000000000002.txt").write_text(
+        "x\n", encoding="utf-8")
+    assert main(["import-refi", str(folder / "project.qde"), "-o", str(tmp_path / "ok")]) == 0
+    assert "[unsorted]" in capsys.readouterr().out
+
+
+def test_maxqda_duplicate_names_annotations_and_case_variables():
+    # MAXQDA behaviours QualCoder's importer works around (see the fixture's comment)
+    proj = read_qde(REFI / "maxqda_quirks" / "project.qde")
+    assert list(proj.responses["response_id"]) == ["Interview", "Interview-2"]
+    assert "duplicate_source_name" in {p.kind for p in proj.warnings}
+    # document variables from a nameless Case with one SourceRef
+    assert list(proj.responses["Age"].fillna("-")) == ["41", "-"]
+    (coding,) = proj.codings.itertuples(index=False)
+    assert (coding.excerpt, coding.coder) == ("The nurse was kind.", "coder1")
+    assert pd.isna(coding.memo)
+    # a selection with a Description and no Coding is an annotation: a memo, not lost
+    (memo,) = proj.memos
+    assert memo.about == ["Interview"] and memo.author == "coder1"  # modifyingUser
+    assert memo.date == "2024-02-03"  # modifiedDateTime
+    assert "I waited two hours." in memo.body and "compare with the second" in memo.body
+
+
+def test_qualcoder_codebook_with_bom_and_nested_categories(tmp_path):
+    qdc = REFI / "qualcoder_codebook.qdc"
+    assert qdc.read_bytes().startswith(b"\xef\xbb\xbf<?xml")  # as QualCoder writes it
+    assert validate_refi(qdc) == []
+    cb = read_qdc(qdc)
+    x, unsorted = cb.sections
+    assert (x.name, x.description) == ("Category X", "A category")
+    assert [(t.name, [c.name for c in t.codes]) for t in x.themes] == \
+        [("Code in X", []), ("Sub-category Y", ["Code in Y"])]
+    assert [(t.name, [c.name for c in t.codes]) for t in unsorted.themes] == \
+        [("Loose code", []), ("Parent code", ["Sub code"])]
+    written = import_refi(qdc, tmp_path / "o")
+    assert load_codebook(written["codebook"]) == cb
+
+
+def test_codebook_in_the_0_4_namespace_with_empty_descriptions():
+    # a MAXQDA CodeBook in urn:QDA-XML:codebook:0:4; QualCoder's importer notes both
+    qdc = REFI / "maxqda_codebook_ns04.qdc"
+    assert any("codebook:0:4" in e for e in validate_refi(qdc))  # our XSD is 1.0
+    cb = read_qdc(qdc)
+    (theme,) = cb.themes()
+    assert theme.name == "Category Q" and theme.definition == "Parent category Q."
+    assert [(c.name, c.definition) for c in theme.codes] == \
+        [("Q - first", ""), ("Q - none of these", "")]
+
+
+def test_atlasti_code_groups_are_reported(tmp_path):
+    qdc = REFI / "atlasti_codebook.qdc"
+    assert validate_refi(qdc) == []
+    warnings = []
+    cb = read_qdc(qdc, warnings=warnings)
+    assert [t.name for t in cb.themes()] == ["alpha", "beta"]
+    assert [p.kind for p in warnings if p.kind == "code_sets_ignored"] == ["code_sets_ignored"]
+    assert "'group one'" in str(warnings[-1])
+    via_import = []
+    import_refi(qdc, tmp_path / "o", warnings=via_import)
+    assert [p.kind for p in via_import] == [p.kind for p in warnings]
+    # the hand-made fixture has a code set too
+    other = []
+    read_qdc(REFI / "other_tool.qdc", warnings=other)
+    assert any("'Favourites'" in str(p) for p in other)
+
+
+def test_qualcoder_project_layout():
+    qde = REFI / "qualcoder_project" / "project.qde"
+    # QualCoder writes creatingUser="" for an owner without a user: not schema-valid,
+    # read anyway (coder "unknown")
+    errors = validate_refi(qde)
+    assert errors and all("creatingUser=''" in e for e in errors)
+    proj = read_qde(qde)
+    texts = dict(zip(proj.responses["response_id"], proj.responses["text"], strict=True))
+    # BOM dropped, CRLF -> LF; the PDF's text comes from its Representation
+    assert texts == {"interview1.txt": "Line one about care.\nWe waited in the hall.\n"
+                                       "Staff were kind.\n",
+                     "report.pdf": "Report title\nWaiting lists are long.\n"}
+    # positions index QualCoder's LF text although the files have CRLF: the origin
+    # tells, so no crlf_offsets warning
+    rows = [(r.response_id, r.excerpt, r.coder, r.memo)
+            for r in proj.codings.fillna("-").itertuples(index=False)]
+    assert rows == [("interview1.txt", "We waited in the hall.", "anna", "long wait"),
+                    ("interview1.txt", "Staff were kind.", "unknown", "-"),
+                    ("report.pdf", "Waiting lists are long.", "anna", "-")]
+    assert "crlf_offsets" not in {p.kind for p in proj.warnings}
+    shifted = read_qde(qde, crlf_counts=True)
+    assert shifted.codings["excerpt"].iloc[0] == "\nWe waited in the hall"
+    # a named Case -> "case" column and its variables
+    r = proj.responses.set_index("response_id")
+    assert (r.loc["interview1.txt", "case"], r.loc["interview1.txt", "age group"]) == \
+        ("Participant 1", "30-39")
+    assert pd.isna(r.loc["report.pdf", "case"])
+    # journal note (plainTextPath, BOM) and annotation note (NoteRef from the source)
+    journal, annotation = proj.memos
+    assert (journal.name, journal.date, journal.author, journal.about, journal.body) == \
+        ("Journal-one", "2024-05-03", "anna", [], "Journal entry: waiting came up again.\n")
+    assert annotation.about == ["interview1.txt"]
+    assert annotation.body == "Annotation on line one\n"
+    assert proj.codebook.note == "Synthetic project memo"
+    waiting = proj.codebook.sections[0].themes[0]
+    assert (waiting.name, waiting.definition) == ("Waiting", "Time spent waiting")
+
+
+def test_atlasti_counts_crlf_as_one_and_keeps_media_next_to_the_project(tmp_path):
+    qde = REFI / "atlasti_project" / "project.qde"
+    proj = read_qde(qde)
+    assert list(proj.codings["excerpt"]) == ["Second line is coded."]
+    assert "crlf_offsets" not in {p.kind for p in proj.warnings}
+    assert read_qde(qde, crlf_counts=True).codings["excerpt"].iloc[0] == \
+        "\nSecond line is coded"
+    # relative:// without basePath: "<project name> Media" next to the project
+    texts = dict(zip(proj.responses["response_id"], proj.responses["text"], strict=True))
+    assert texts["doc two"] == "A note kept outside the project.\n"
+    # same when zipped as project.qdpx next to "project Media"
+    folder = tmp_path / "z"
+    shutil.copytree(REFI / "atlasti_project" / "sources", folder / "src" / "sources")
+    shutil.copy(qde, folder / "src" / "project.qde")
+    shutil.copytree(REFI / "atlasti_project" / "project Media", folder / "project Media")
+    zipped = read_qdpx(_zip_dir(folder / "src", folder / "project.qdpx"))
+    assert zipped.codebook == proj.codebook
+    pd.testing.assert_frame_equal(zipped.responses, proj.responses)
+
+
+def test_unknown_tool_with_crlf_says_which_convention_was_used():
+    proj = read_qdpx(REFI / "other_tool.qdpx")
+    (w,) = [p for p in proj.warnings if p.kind == "crlf_offsets"]
+    assert "'R1'" in w.message and "crlf_counts=False" in w.message
+    assert not any(p.kind == "crlf_offsets"
+                   for p in read_qdpx(REFI / "other_tool.qdpx", crlf_counts=True).warnings)
+
+
+def test_nvivo_linked_annotation_becomes_a_memo_about_the_source():
+    proj = read_qde(REFI / "nvivo_links" / "project.qde")
+    assert proj.warnings == []  # the bare selection is carried by the Link, not lost
+    assert proj.codings.empty
+    (memo,) = proj.memos
+    assert (memo.name, memo.date, memo.author, memo.about, memo.body) == \
+        ("Annotation-1", "2023-11-05", "Nora", ["Meeting notes"],
+         "Annotation: check the winter rota.\n")
+
+
+def test_taguette_qdc_layout():
+    qdc = REFI / "taguette_codebook.qdc"
+    assert any("Sets" in e for e in validate_refi(qdc))  # Taguette writes an empty <Sets/>
+    cb = read_qdc(qdc)
+    # flat: a dotted tag name is one code, not a hierarchy
+    assert [t.name for t in cb.themes()] == ["interesting", "interesting.funny", "sad"]
+    assert cb.codes() == []
+
+
+def test_non_refi_xml_is_refused_clearly(tmp_path):
+    other = tmp_path / "x.qde"
+    other.write_text('<?xml version="1.0"?><Something/>', encoding="utf-8")
+    with pytest.raises(InputError, match="root element is 'Something'"):
+        import_refi(other, tmp_path / "o")
+    with pytest.raises(InputError, match="not XML"):
+        import_refi(REFI / "taguette_codebook.csv", tmp_path / "o")
+
+
+def test_normalise_text_crlf_counted_as_one():
+    raw = "\ufeffab\r\ncd\re"
+    text, m = normalise_text(raw, crlf_counts=False)
+    assert text == "ab\ncd\ne"
+    assert len(m) == len("ab\ncd\re") + 1  # the CRLF is one counted character
+    assert text[m[3]:m[5]] == "cd"
+    assert normalise_text(raw, crlf_counts=True)[1][4] == 3  # after the CRLF: 2 counted
+
+
+# --------------------------------------------------------------------------- Taguette layouts
+
+
+def test_taguette_codebook_export_has_parents_and_counts(tmp_path):
+    cb = load_codebook(CODING / "codebook_small.yaml")
+    frame = cb.to_frame()
+    cod = pd.DataFrame({"response_id": ["R1", "R1", "R2"], "code": [frame["id"][0]] * 3,
+                        "start": [0, 0, 1], "end": [3, 3, 4], "excerpt": ["a", "a", "b"],
+                        "coder": ["x", "y", "x"], "memo": [pd.NA] * 3})
+    out = export_taguette_codebook(cb, tmp_path / "cb.csv", codings=cod)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "tag,parent,description,number of highlights"
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    names = dict(zip(frame["id"], frame["name"], strict=True))
+    expected_parents = [names.get(p, "") for p in frame["parent_id"]]
+    assert list(df["parent"]) == expected_parents
+    assert any(expected_parents)  # the small codebook has nesting
+    counts = dict(zip(df["tag"], df["number of highlights"], strict=True))
+    assert counts[frame["name"][0]] == "2"  # two segments (two coders on one segment)
+    assert set(counts.values()) == {"0", "2"}
+    # Taguette's importer reads it back with the same tree
+    back = read_taguette_codebook(out)
+    back_frame = back.to_frame()
+    assert list(back_frame["name"]) == list(frame["name"])
+    back_names = dict(zip(back_frame["id"], back_frame["name"], strict=True))
+    assert [back_names.get(p, "") for p in back_frame["parent_id"]] == expected_parents
+    assert export_taguette_codebook(cb, tmp_path / "again.csv", codings=cod).read_bytes() \
+        == out.read_bytes()
+
+
+def test_taguette_codebook_tree_dotted_names_and_unknown_parent():
+    # Taguette 1.5+ layout: parent = the parent's tag; CRLF line ends (csv.writer)
+    warnings = []
+    cb = read_taguette_codebook(REFI / "taguette_codebook_tree.csv", warnings=warnings)
+    interesting, sad, orphan = cb.themes()
+    assert (interesting.name, interesting.definition) == ("interesting", "Things of interest")
+    (funny,) = interesting.subthemes  # has a child: a subtheme; its name is not split
+    assert funny.name == "interesting.funny"
+    assert [(c.name, c.definition) for c in funny.codes] == [("laughs", "Laughter, out loud")]
+    assert (sad.name, orphan.name) == ("sad", "orphan")
+    assert [p.kind for p in warnings] == ["unknown_parent"]
+    assert "'missing parent'" in warnings[0].message
+
+
+def test_taguette_codebook_tag_column_rules(tmp_path):
+    # Taguette's importer takes the one column named tag, name or path
+    f = tmp_path / "c.csv"
+    f.write_text("Path,Description\nalpha,first\n\nbeta,\n", encoding="utf-8")
+    assert [(t.name, t.definition) for t in read_taguette_codebook(f).themes()] == \
+        [("alpha", "first"), ("beta", "")]
+    f.write_text("tag,name\nalpha,beta\n", encoding="utf-8")
+    with pytest.raises(InputError, match="more than one tag column"):
+        read_taguette_codebook(f)
+    f.write_text("label\nalpha\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no 'tag', 'name' or 'path' column"):
+        read_taguette_codebook(f)
+    f.write_text("tag,description\nalpha,x\n ,y\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 3.*empty tag"):
+        read_taguette_codebook(f)
+
+
+def test_taguette_highlights_layout_repeats_multi_tags_and_untagged():
+    # Taguette's highlights CSV: id, document, tag, content; one row per tag of a
+    # highlight; "" for an untagged one; ordered by document and position
+    assert TAGUETTE_HIGHLIGHTS_COLUMNS == ["id", "document", "tag", "content"]
+    header = (REFI / "taguette_highlights_repeat.csv").read_text(encoding="utf-8")
+    assert header.splitlines()[0].split(",") == TAGUETTE_HIGHLIGHTS_COLUMNS
+    cb = read_taguette_codebook(REFI / "taguette_codebook_tree.csv")
+    r1 = "Honestly, it was funny. Then it was funny again. No tag here."
+    r2 = "Some sad\nnews today."
+    resp = pd.DataFrame({"response_id": ["R1", "R2"], "text": [r1, r2]})
+    cod = read_taguette_highlights(REFI / "taguette_highlights_repeat.csv", resp, cb)
+    first = r1.index("it was funny")
+    second = r1.index("it was funny", first + 1)
+    got = [(r.response_id, r.code, r.start, r.excerpt) for r in cod.itertuples(index=False)]
+    assert got == [
+        ("R1", "interesting", first, "it was funny"),
+        ("R1", "laughs", first, "it was funny"),  # highlight 7, second tag
+        ("R1", "laughs", second, "it was funny"),  # highlight 8: the next occurrence
+        ("R2", "sad", r2.index("sad"), "sad\nnews"),  # line break in the export
+    ]

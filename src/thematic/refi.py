@@ -29,29 +29,49 @@ Export (:func:`export_qdpx`, :func:`export_qdc`)
     (``date``) and memo files, never the clock, and the zip has fixed timestamps and
     entry order: exporting twice gives byte-identical files.
 
-Import (:func:`read_qdpx`, :func:`read_qdc`, :func:`import_refi`)
-    Accepts files written by other tools: ``Sources/`` or ``sources/``, any ``.qde``
-    name, GUIDs in braces or any case, ``internal://``, ``relative://`` and plain
-    paths, ``PlainTextContent``, codes nested to any depth, text files with a BOM and
-    CRLF line ends.
+Import (:func:`read_qdpx`, :func:`read_qde`, :func:`read_qdc`, :func:`import_refi`)
+    Accepts files written by other tools: a ``.qdpx`` or a bare ``project.qde`` with
+    its ``sources/`` folder next to it (an unzipped project, as MAXQDA projects are often
+    shared), ``Sources/`` or ``sources/`` (any case), any ``.qde`` name, GUIDs in braces
+    or any case, ``internal://``, ``relative://`` (under ``basePath``, next to the
+    project, or in ATLAS.ti's ``"<project> Media"`` folder), ``absolute://`` and plain
+    paths, ``PlainTextContent``, codes nested to any depth, codebooks in the
+    ``urn:QDA-XML:codebook:0:4`` namespace, XML and text files with a BOM, CRLF line
+    ends. A source whose text cannot be found is named in a ValidationError (all of
+    them at once), or skipped with a warning (``missing_sources="skip"``).
+
+    Beyond codes and codings: variables of a source (``VariableValue``, or a nameless
+    ``Case`` with one ``SourceRef`` as MAXQDA and Quirkos write them), the names of the
+    cases holding it (column ``case``) and of its document sets (``Set`` /
+    ``MemberSource``, column ``sets``); a ``PDFSource``'s text ``Representation``;
+    notes (linked by ``NoteRef`` or NVivo's ``Links``) and uncoded selections with a
+    description (MAXQDA annotations) become memos; code sets and non-text sources are
+    reported as warnings. Source names used twice get a suffix (``-2``).
 
     **Offsets.** REFI-QDA positions count characters (code points) of the source text as
     stored. The import decodes it as UTF-8, drops a leading BOM (not counted, by default;
     ``bom_counts=True`` if the tool counted it), then normalises the text to LF
     line ends and NFC; every position is shifted accordingly (a CRLF counts as two
     characters before and one after), so ``text[start:end]`` is the same passage.
+    ATLAS.ti and QualCoder count a CRLF as one character: ``crlf_counts`` defaults to
+    what the project's ``origin`` says, and a warning tells when an unknown tool's
+    coded text had CRLF line ends.
 
     Without the metadata set, ids are made from GUIDs (``S-``, ``T-``, ``C-`` + the
     first 8 hex digits of the SHA-1 of the GUID: stable across renames); non-codable top-level codes with children become
-    sections, other top-level codes themes of a section ``UNSORTED``; below a theme,
+    sections, other top-level codes themes of a section ``UNSORTED`` (MAXQDA marks
+    every code codable, so its whole code system lands there); below a theme,
     codes with children become subthemes and leaves codes.
 
 Taguette
-    :func:`export_taguette_codebook` writes Taguette's codebook CSV (``tag,
-    description``); :func:`read_taguette_codebook` reads it (extra columns such as
-    ``parent`` and ``number of highlights`` are accepted);
-    :func:`read_taguette_highlights` turns Taguette's highlights CSV (``id, document,
-    tag, content``) into codings by locating each highlight's content in its response.
+    Column names and order are Taguette's own (``taguette/export.py``):
+    :func:`export_taguette_codebook` writes ``tag, parent, description, number of
+    highlights`` (:data:`TAGUETTE_CODEBOOK_COLUMNS`); :func:`read_taguette_codebook`
+    reads it, and older exports without ``parent``, with Taguette's rules (the tag
+    column is ``tag``, ``name`` or ``path``; hierarchy only through ``parent``, names
+    with ``.`` are not split); :func:`read_taguette_highlights` turns Taguette's
+    highlights CSV (``id, document, tag, content``, :data:`TAGUETTE_HIGHLIGHTS_COLUMNS`)
+    into codings by locating each highlight's content in its response.
 """
 
 from __future__ import annotations
@@ -108,8 +128,11 @@ __all__ = [
     "export_qdc",
     "read_qdpx",
     "read_qdc",
+    "read_qde",
     "import_refi",
     "validate_refi",
+    "TAGUETTE_CODEBOOK_COLUMNS",
+    "TAGUETTE_HIGHLIGHTS_COLUMNS",
     "export_taguette_codebook",
     "read_taguette_codebook",
     "read_taguette_highlights",
@@ -178,7 +201,8 @@ def _nfc_with_map(s: str) -> tuple[str, list[int]]:
     return "".join(out), m
 
 
-def normalise_text(raw: str, *, bom_counts: bool = False) -> tuple[str, list[int]]:
+def normalise_text(raw: str, *, bom_counts: bool = False,
+                   crlf_counts: bool = True) -> tuple[str, list[int]]:
     """Normalise a source text (no BOM, LF line ends, NFC) and map offsets onto it.
 
     Parameters
@@ -187,6 +211,9 @@ def normalise_text(raw: str, *, bom_counts: bool = False) -> tuple[str, list[int
         Text as decoded from the stored file (a BOM, if any, still at the start).
     bom_counts : bool
         Whether offsets into ``raw`` count a leading BOM as a character.
+    crlf_counts : bool
+        Whether offsets into ``raw`` count a CRLF line end as two characters (the
+        standard: code points as stored). ATLAS.ti and QualCoder count it as one.
 
     Returns
     -------
@@ -197,11 +224,12 @@ def normalise_text(raw: str, *, bom_counts: bool = False) -> tuple[str, list[int
         (``len(offsets) == number of counted characters + 1``).
     """
     m0: list[int]
+    s = raw[1:] if raw.startswith("\ufeff") else raw
+    if not crlf_counts:
+        s = s.replace("\r\n", "\n")  # offsets index the text with one-character line ends
     if raw.startswith("\ufeff"):
-        s = raw[1:]
         m0 = [0, *range(len(s) + 1)] if bom_counts else list(range(len(s) + 1))
     else:
-        s = raw
         m0 = list(range(len(s) + 1))
     # line ends
     out: list[str] = []
@@ -610,27 +638,36 @@ def _schema(name: str):
 
 
 def validate_refi(path_or_bytes: str | os.PathLike[str] | bytes) -> list[str]:
-    """Validate a ``.qdpx`` (its ``.qde``) or ``.qdc`` against the REFI-QDA XML schemas.
+    """Validate a ``.qdpx`` (its ``.qde``), a bare ``.qde`` or a ``.qdc`` against the XSDs.
+
+    The schema is chosen by the root element (``Project`` or ``CodeBook``), so a bare
+    ``project.qde`` (an unzipped ``.qdpx``) is checked against the project schema.
 
     Parameters
     ----------
     path_or_bytes : path or bytes
-        A ``.qdpx`` / ``.qdc`` file, or the bytes of one.
+        A ``.qdpx`` / ``.qde`` / ``.qdc`` file, or the bytes of one.
 
     Returns
     -------
     list of str
         Every schema violation (empty when valid).
+
+    Raises
+    ------
+    InputError
+        If the file is not a zip archive or XML.
     """
-    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+    where = None if isinstance(path_or_bytes, bytes) else Path(path_or_bytes)
+    data = path_or_bytes if where is None else where.read_bytes()
     if data[:2] == b"PK":
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            xml = zf.read(_find_qde(zf))
-        schema = _schema("Project-mrt2019.xsd")
-    else:
-        xml = data
-        schema = _schema("Codebook.xsd")
-    doc = etree.fromstring(xml, parser=_parser())
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                data = zf.read(_find_qde(zf))
+        except zipfile.BadZipFile:
+            raise InputError("not a valid zip archive", path=where) from None
+    doc = _parse_xml(data, where)
+    schema = _schema("Project-mrt2019.xsd" if _local(doc) == "Project" else "Codebook.xsd")
     return [str(e.reason or e) + f" (at {e.path})" for e in schema.iter_errors(doc)]
 
 
@@ -803,12 +840,37 @@ def _graph_relations(root: etree._Element, gid: dict[str, str]) -> list[Relation
     return rels
 
 
-def read_qdc(path: str | os.PathLike[str]) -> Codebook:
+def _parse_xml(data: bytes, where: str | os.PathLike[str] | None) -> etree._Element:
+    """Parse REFI-QDA XML (a UTF-8 BOM before ``<?xml``, as QualCoder writes, is fine)."""
+    try:
+        return etree.fromstring(data, parser=_parser())
+    except etree.XMLSyntaxError as exc:
+        raise InputError(f"not XML: {exc}", path=where) from None
+
+
+def _code_sets_warning(root: etree._Element, source: str, warnings: list[Problem]) -> None:
+    sets = _kid(root, "Sets")
+    names = [st.get("name") or _norm_guid(st.get("guid"))
+             for st in (_kids(sets, "Set") if sets is not None else [])
+             if st.get("name") != METADATA_SET and _kids(st, "MemberCode")]
+    if names:
+        warnings.append(Problem("code_sets_ignored", f"code set(s) {', '.join(map(repr, names))} "
+                                "not imported (thematic has no code sets)", source))
+
+
+def read_qdc(path: str | os.PathLike[str], *,
+             warnings: list[Problem] | None = None) -> Codebook:
     """Read a REFI-QDA codebook file (``.qdc``) written by any tool.
+
+    Accepts any codebook namespace (``urn:QDA-XML:codebook:1.0``, or ``...:0:4`` as
+    MAXQDA writes) and a UTF-8 BOM before the XML declaration (QualCoder).
 
     Parameters
     ----------
     path : str or os.PathLike
+    warnings : list, optional
+        If given, what the import adapted is appended (ids made from GUIDs, code sets
+        not imported...).
 
     Returns
     -------
@@ -818,17 +880,20 @@ def read_qdc(path: str | os.PathLike[str]) -> Codebook:
     Raises
     ------
     InputError
-        If the file is missing or not XML.
+        If the file is missing, not XML, or a project rather than a codebook.
     """
     path = Path(path)
-    try:
-        root = etree.fromstring(path.read_bytes(), parser=_parser())
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
-    except etree.XMLSyntaxError as exc:
-        raise InputError(f"not XML: {exc}", path=path) from None
-    warnings: list[Problem] = []
-    cb, _ = _codebook_from_xml(root, _read_metadata(root), str(path), warnings)
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    root = _parse_xml(path.read_bytes(), path)
+    if _local(root) == "Project":
+        raise InputError("this is a REFI-QDA project (.qde), not a codebook: use read_qde "
+                         "or import_refi", path=path)
+    found: list[Problem] = []
+    cb, _ = _codebook_from_xml(root, _read_metadata(root), str(path), found)
+    _code_sets_warning(root, str(path), found)
+    if warnings is not None:
+        warnings.extend(found)
     return _checked(cb, str(path))
 
 
@@ -838,35 +903,84 @@ def _checked(cb: Codebook, source: str) -> Codebook:
     return codebook_from_dict(codebook_to_dict(cb), source=source)
 
 
-class _Files:
-    """Look up source files in the archive or next to it."""
+def _ci_file(root: Path, rel: str) -> Path | None:
+    """Return the file ``root/rel``, matching path parts case-insensitively if need be."""
+    p = root
+    parts = [x for x in rel.replace("\\", "/").split("/") if x not in ("", ".")]
+    if not parts:
+        return None
+    for part in parts:
+        if part == "..":
+            p = p.parent
+            continue
+        if (p / part).exists():
+            p = p / part
+            continue
+        if not p.is_dir():
+            return None
+        low = part.lower()
+        match = next((c for c in sorted(p.iterdir()) if c.name.lower() == low), None)
+        if match is None:
+            return None
+        p = match
+    return p if p.is_file() else None
 
-    def __init__(self, zf: zipfile.ZipFile, base: Path, base_path: str | None) -> None:
+
+class _Files:
+    """Look up source files in the archive (``.qdpx``) or next to a bare ``.qde``."""
+
+    def __init__(self, zf: zipfile.ZipFile | None, base: Path, base_path: str | None,
+                 media: Path | None = None) -> None:
         self.zf = zf
         self.base = base
         self.base_path = base_path
-        self.lower = {n.lower(): n for n in zf.namelist()}
+        # ATLAS.ti writes relative:// sources without a basePath; they are in a folder
+        # "<project name> Media" next to the project (as QualCoder's importer assumes)
+        self.media = media
+        self.lower = {n.lower(): n for n in zf.namelist()} if zf is not None else {}
+        places = ["in the archive" if zf is not None else f"in {base / 'sources'}",
+                  f"in {base}"]
+        if base_path:
+            places.append(f"under basePath {base_path}")
+        if media is not None:
+            places.append(f"in {media}")
+        self.places = ", ".join(places)
+
+    def _internal(self, rest: str) -> bytes | None:
+        for cand in (f"sources/{rest.lstrip('/')}", rest.lstrip("/")):
+            if self.zf is not None:
+                name = self.lower.get(posixpath.normpath(cand).lower())
+                if name is not None:
+                    return self.zf.read(name)
+            else:  # an unzipped project: sources/ (any case) next to the .qde
+                p = _ci_file(self.base, cand)
+                if p is not None:
+                    return p.read_bytes()
+        return None
 
     def read(self, ref: str) -> bytes | None:
         ref = ref.strip()
         m = re.match(r"^(internal|relative|absolute|file)://(.*)$", ref, flags=re.I)
         scheme, rest = (m.group(1).lower(), m.group(2)) if m else ("", ref)
         rest = rest.replace("\\", "/")
+        if not rest.strip("/"):
+            return None
         if scheme in ("internal", ""):
-            for cand in (f"sources/{rest.lstrip('/')}", rest.lstrip("/")):
-                name = self.lower.get(posixpath.normpath(cand).lower())
-                if name is not None:
-                    return self.zf.read(name)
+            data = self._internal(rest)
+            if data is not None:
+                return data
         if scheme in ("relative", ""):
             roots = [Path(self.base_path)] if self.base_path else []
             roots.append(self.base)
+            if self.media is not None:
+                roots.append(self.media)
             for r in roots:
-                p = (r / rest).resolve()
-                if p.is_file():
+                p = _ci_file(r, rest)
+                if p is not None:
                     return p.read_bytes()
-            name = self.lower.get(posixpath.normpath(rest.lstrip("/")).lower())
-            if name is not None:
-                return self.zf.read(name)
+            data = self._internal(rest)
+            if data is not None:
+                return data
         if scheme in ("absolute", "file"):
             p = Path(rest if not rest.startswith("/") or os.name != "nt" else rest[1:])
             if p.is_file():
@@ -881,155 +995,269 @@ def _decode(data: bytes, where: str) -> str:
         raise InputError(f"source text is not UTF-8 at byte {exc.start}", path=where) from None
 
 
-def read_qdpx(path: str | os.PathLike[str], *, bom_counts: bool = False) -> RefiProject:
-    """Read a REFI-QDA project archive (``.qdpx``) written by thematic or another tool.
+#: Values of ``missing_sources``.
+_MISSING = ("error", "skip")
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-    bom_counts : bool
-        Whether the writing tool counted a leading BOM in selection positions
-        (default: no). See the module docstring on offsets.
 
-    Returns
-    -------
-    RefiProject
-        ``codebook``, ``codings`` (coder = user name), ``responses`` (``response_id`` =
-        source name; variables as columns), ``memos`` (notes), ``warnings``.
+def _crlf_counts_for(origin: str) -> bool:
+    """Whether the writing tool counts a CRLF as two characters in selection positions.
 
-    Raises
-    ------
-    InputError
-        If the archive, its ``.qde`` or a source text cannot be read.
-    ValidationError
-        If the codebook read is not valid.
+    ATLAS.ti stores CRLF in its text files but counts a line end as one character
+    (QualCoder's importer works around this); QualCoder's positions always index its
+    LF-only text, also when it writes CRLF files ("MAXQDA line endings" export option).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("file not found", path=path)
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise InputError("not a .qdpx (zip) archive", path=path) from None
+    o = origin.strip().lower()
+    return not (o.startswith("atlas.ti") or "qualcoder" in o)
+
+
+def _user_of(el: etree._Element, users: dict[str, str]) -> str | None:
+    g = el.get("creatingUser") or el.get("modifyingUser")
+    return (users.get(_norm_guid(g)) or g) if g else None
+
+
+def _date_of(el: etree._Element) -> str:
+    d = (el.get("creationDateTime") or el.get("modifiedDateTime") or _DEFAULT_DATE)[:10]
+    return d if re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) else _DEFAULT_DATE
+
+
+def _values(el: etree._Element, variables: dict[str, str]) -> dict[str, str | None]:
+    """``VariableValue`` children of a source or case: variable name -> value text."""
+    out: dict[str, str | None] = {}
+    for vv in _kids(el, "VariableValue"):
+        ref = _kid(vv, "VariableRef")
+        name = variables.get(_norm_guid(ref.get("targetGUID") if ref is not None else ""))
+        if name is not None:
+            out[name] = next((c.text for c in vv if _local(c) not in {"VariableRef", ""}), None)
+    return out
+
+
+def _source_elements(se: etree._Element | None, source: str,
+                     warnings: list[Problem]) -> list[tuple[etree._Element, etree._Element]]:
+    """``(text element, source element)`` of every source with text; others reported.
+
+    A ``TextSource`` is its own text element; a ``PDFSource`` has its text (and text
+    selections) in a ``Representation`` (QualCoder, ATLAS.ti and MAXQDA write them).
+    """
+    out = []
+    for el in (se if se is not None else []):
+        kind = _local(el)
+        if not kind:
+            continue
+        text_el = el if kind == "TextSource" else (
+            _kid(el, "Representation") if kind == "PDFSource" else None)
+        if text_el is not None:
+            out.append((text_el, el))
+            continue
+        n = sum(1 for c in el.iter() if _local(c) == "Coding")
+        why = "has no plain-text Representation" if kind == "PDFSource" else "is not text"
+        warnings.append(Problem("non_text_source", f"{kind} {el.get('name') or el.get('guid')!r} "
+                                f"{why}; skipped with its {n} coding(s)", source))
+    return out
+
+
+def _read_project(root: etree._Element, files: _Files, path: Path, *, bom_counts: bool,
+                  crlf_counts: bool | None, missing_sources: str) -> RefiProject:
+    """Read a parsed REFI-QDA ``Project`` whose source files ``files`` finds."""
+    if missing_sources not in _MISSING:
+        raise ValueError(f"missing_sources must be one of {_MISSING}, not {missing_sources!r}")
     warnings: list[Problem] = []
-    with zf:
-        qde = _find_qde(zf)
-        try:
-            root = etree.fromstring(zf.read(qde), parser=_parser())
-        except etree.XMLSyntaxError as exc:
-            raise InputError(f"{qde} is not XML: {exc}", path=path) from None
-        meta = _read_metadata(root)
-        cb_el = _kid(root, "CodeBook")
-        if cb_el is None:
-            mc = (meta or {}).get("codebook") or {}
-            codebook = Codebook(version=str(mc.get("version", "imported")),
-                                status=str(mc.get("status", "candidate")), sections=[],
-                                title=str(mc.get("title", "")), note=mc.get("note"),
-                                date=None if mc.get("date") is None else str(mc["date"]))
-            gid = {}
+    origin = root.get("origin") or ""
+    crlf = _crlf_counts_for(origin) if crlf_counts is None else crlf_counts
+    meta = _read_metadata(root)
+    cb_el = _kid(root, "CodeBook")
+    if cb_el is None:
+        mc = (meta or {}).get("codebook") or {}
+        codebook = Codebook(version=str(mc.get("version", "imported")),
+                            status=str(mc.get("status", "candidate")), sections=[],
+                            title=str(mc.get("title", "")), note=mc.get("note"),
+                            date=None if mc.get("date") is None else str(mc["date"]))
+        gid: dict[str, str] = {}
+    else:
+        codebook, gid = _codebook_from_xml(cb_el, meta, str(path), warnings)
+    if meta is None:
+        codebook.relations = _graph_relations(root, gid)
+        desc = (_kid_text(root, "Description") or "").strip()
+        if desc and codebook.note is None:  # the project memo (QualCoder, NVivo)
+            codebook.note = desc
+    users: dict[str, str] = {}
+    ue = _kid(root, "Users")
+    for u in (_kids(ue, "User") if ue is not None else []):
+        users[_norm_guid(u.get("guid"))] = u.get("name") or u.get("id") or u.get("guid")
+    variables: dict[str, str] = {}
+    ve = _kid(root, "Variables")
+    for v in (_kids(ve, "Variable") if ve is not None else []):
+        if v.get("name"):
+            variables[_norm_guid(v.get("guid"))] = v.get("name")
+    # cases: MAXQDA and Quirkos keep a document's variables in a nameless Case with one
+    # SourceRef; named cases (QualCoder, NVivo) give the documents they hold a "case"
+    case_values: dict[str, dict[str, str | None]] = defaultdict(dict)
+    case_names: dict[str, list[str]] = defaultdict(list)
+    ce = _kid(root, "Cases")
+    for case in (_kids(ce, "Case") if ce is not None else []):
+        vals = _values(case, variables)
+        for ref in _kids(case, "SourceRef"):
+            g = _norm_guid(ref.get("targetGUID"))
+            if case.get("name"):
+                case_names[g].append(case.get("name"))
+            for k, v in vals.items():
+                case_values[g].setdefault(k, v)
+    # document sets (MAXQDA document sets, ATLAS.ti document groups) -> a "sets" column
+    source_sets: dict[str, list[str]] = defaultdict(list)
+    sets_el = _kid(root, "Sets")
+    for st in (_kids(sets_el, "Set") if sets_el is not None else []):
+        for ms in _kids(st, "MemberSource"):
+            source_sets[_norm_guid(ms.get("targetGUID"))].append(st.get("name") or "")
+    _code_sets_warning(root, str(path), warnings)
+    links_el = _kid(root, "Links")  # NVivo links notes to selections this way
+    linked = {_norm_guid(ln.get(a)) for ln in (_kids(links_el, "Link") if links_el is not None
+                                               else []) for a in ("originGUID", "targetGUID")}
+
+    resp_rows: list[dict] = []
+    cod_rows: list[dict] = []
+    memos: list[Memo] = []
+    missing: list[Problem] = []
+    source_ids: dict[str, str] = {}  # source / representation / selection guid -> id
+    used_ids: set[str] = set()
+    crlf_sources: list[str] = []
+    for tel, sel_src in _source_elements(_kid(root, "Sources"), str(path), warnings):
+        name = sel_src.get("name") or _norm_guid(sel_src.get("guid"))
+        rid, n = name, 2
+        while rid in used_ids:  # MAXQDA allows two documents with one name
+            rid, n = f"{name}-{n}", n + 1
+        if rid != name:
+            warnings.append(Problem("duplicate_source_name", f"a second source is named "
+                                    f"{name!r}; imported as {rid!r}", str(path)))
+        used_ids.add(rid)
+        where = f"{path} source {rid}"
+        selections = _kids(tel, "PlainTextSelection")
+        n_codings = sum(len(_kids(s, "Coding")) for s in selections) + len(_kids(tel, "Coding"))
+        content = _kid_text(tel, "PlainTextContent")
+        ref = tel.get("plainTextPath")
+        if content is not None and not ref:
+            raw = content
         else:
-            codebook, gid = _codebook_from_xml(cb_el, meta, str(path), warnings)
-        if meta is None:
-            codebook.relations = _graph_relations(root, gid)
-        users = {}
-        ue = _kid(root, "Users")
-        if ue is not None:
-            for u in _kids(ue, "User"):
-                users[_norm_guid(u.get("guid"))] = u.get("name") or u.get("id") or u.get("guid")
-        variables = {}
-        ve = _kid(root, "Variables")
-        if ve is not None:
-            for v in _kids(ve, "Variable"):
-                variables[_norm_guid(v.get("guid"))] = v.get("name")
-        files = _Files(zf, path.parent, root.get("basePath"))
-        resp_rows: list[dict] = []
-        cod_rows: list[dict] = []
-        source_ids: dict[str, str] = {}
-        se = _kid(root, "Sources")
-        for ts in (_kids(se, "TextSource") if se is not None else []):
-            rid = ts.get("name") or _norm_guid(ts.get("guid"))
-            source_ids[_norm_guid(ts.get("guid"))] = rid
-            content = _kid_text(ts, "PlainTextContent")
-            where = f"{path} source {rid}"
-            if content is not None and not ts.get("plainTextPath"):
+            data = files.read(ref or "")
+            if data is not None:
+                raw = _decode(data, where)
+            elif content is not None:
                 raw = content
             else:
-                data = files.read(ts.get("plainTextPath") or "")
-                if data is None:
-                    if content is not None:
-                        raw = content
-                    else:
-                        raise InputError(f"source text {ts.get('plainTextPath')!r} of {rid!r} "
-                                         "not found", path=path)
-                else:
-                    raw = _decode(data, where)
-            text, omap = normalise_text(raw, bom_counts=bom_counts)
-            row: dict[str, Any] = {"response_id": rid}
-            for vv in _kids(ts, "VariableValue"):
-                ref = _kid(vv, "VariableRef")
-                name = variables.get(_norm_guid(ref.get("targetGUID") if ref is not None
-                                                else ""))
-                if name is None:
-                    continue
-                val = next((c.text for c in vv if _local(c) != "VariableRef"), None)
-                row[name] = val
-            row["text"] = text
-            resp_rows.append(row)
+                missing.append(Problem(
+                    "missing_source", f"text of source {name!r} not found "
+                    f"({ref or 'no plainTextPath'}; looked {files.places}); {n_codings} "
+                    f"coding(s) depend on it", str(path)))
+                continue
+        for g in {_norm_guid(tel.get("guid")), _norm_guid(sel_src.get("guid"))} - {""}:
+            source_ids[g] = rid
+        if "\r\n" in raw.lstrip("\ufeff") and n_codings:
+            crlf_sources.append(rid)
+        text, omap = normalise_text(raw, bom_counts=bom_counts, crlf_counts=crlf)
+        src_guid = _norm_guid(sel_src.get("guid"))
+        row: dict[str, Any] = {"response_id": rid, **_values(sel_src, variables)}
+        if tel is not sel_src:
+            row.update({k: v for k, v in _values(tel, variables).items() if k not in row})
+        for k, v in case_values.get(src_guid, {}).items():
+            row.setdefault(k, v)
+        if case_names.get(src_guid):
+            row.setdefault("case", "; ".join(case_names[src_guid]))
+        if source_sets.get(src_guid):
+            row.setdefault("sets", "; ".join(source_sets[src_guid]))
+        row["text"] = text
+        resp_rows.append(row)
 
-            def add(code_guid: str, s: int, e: int, user: str | None, memo: str | None,
-                    _rid: str = rid, _omap: list[int] = omap, _text: str = text) -> None:
-                code = gid.get(_norm_guid(code_guid))
-                if code is None:
-                    warnings.append(Problem("unknown_code_ref", f"coding refers to unknown "
-                                            f"code {code_guid}; skipped", f"{path} {_rid}"))
-                    return
-                if not (0 <= s <= e < len(_omap)):
-                    warnings.append(Problem("selection_out_of_range", f"selection {s}:{e} "
-                                            f"outside the source; skipped", f"{path} {_rid}"))
-                    return
-                ns, ne = _omap[s], _omap[e]
-                cod_rows.append({"response_id": _rid, "code": code, "start": ns, "end": ne,
-                                 "excerpt": _text[ns:ne],
-                                 "coder": users.get(_norm_guid(user), user) if user
-                                 else "unknown", "memo": memo})
+        def add(code_guid: str, s: int, e: int, user: str | None, memo: str | None,
+                _rid: str = rid, _omap: list[int] = omap, _text: str = text) -> None:
+            code = gid.get(_norm_guid(code_guid))
+            if code is None:
+                warnings.append(Problem("unknown_code_ref", f"coding refers to unknown "
+                                        f"code {code_guid}; skipped", f"{path} {_rid}"))
+                return
+            if not (0 <= s <= e < len(_omap)):
+                warnings.append(Problem("selection_out_of_range", f"selection {s}:{e} "
+                                        f"outside the source; skipped", f"{path} {_rid}"))
+                return
+            ns, ne = _omap[s], _omap[e]
+            cod_rows.append({"response_id": _rid, "code": code, "start": ns, "end": ne,
+                             "excerpt": _text[ns:ne], "coder": user or "unknown",
+                             "memo": memo})
 
-            for sel in _kids(ts, "PlainTextSelection"):
-                try:
-                    s, e = int(sel.get("startPosition")), int(sel.get("endPosition"))
-                except (TypeError, ValueError):
-                    warnings.append(Problem("bad_selection", "selection without integer "
-                                            "start/end positions; skipped", f"{path} {rid}"))
-                    continue
-                memo = _kid_text(sel, "Description")
-                for cd in _kids(sel, "Coding"):
-                    ref = _kid(cd, "CodeRef")
-                    add(ref.get("targetGUID") if ref is not None else "", s, e,
-                        cd.get("creatingUser") or sel.get("creatingUser"), memo)
-            for cd in _kids(ts, "Coding"):  # the whole source coded
-                ref = _kid(cd, "CodeRef")
-                add(ref.get("targetGUID") if ref is not None else "", 0, len(omap) - 1,
-                    cd.get("creatingUser") or ts.get("creatingUser"), None)
-        # notes -> memos
-        memos: list[Memo] = []
-        notes_el = _kid(root, "Notes")
-        refs = _note_targets(root, gid, source_ids)
-        for n in (_kids(notes_el, "Note") if notes_el is not None else []):
-            content = _kid_text(n, "PlainTextContent")
-            if content is None and n.get("plainTextPath"):
-                data = files.read(n.get("plainTextPath"))
-                content = _decode(data, f"{path} note") if data is not None else ""
-            content = normalise_text(content or "")[0]
-            name = _slug(n.get("name") or _norm_guid(n.get("guid")))
+        for sel in selections:
             try:
-                memos.append(parse_memo(content, name))
-            except ValidationError:
-                date = (n.get("creationDateTime") or _DEFAULT_DATE)[:10]
-                author = users.get(_norm_guid(n.get("creatingUser")), "unknown") \
-                    if n.get("creatingUser") else "unknown"
-                memos.append(Memo(name=name, date=date, author=str(author),
-                                  about=refs.get(_norm_guid(n.get("guid")), []), body=content))
+                s, e = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            except (TypeError, ValueError):
+                warnings.append(Problem("bad_selection", "selection without integer "
+                                        "start/end positions; skipped", where))
+                continue
+            source_ids[_norm_guid(sel.get("guid"))] = rid
+            memo = (_kid_text(sel, "Description") or "").strip() or None  # <Description/>
+            codings = _kids(sel, "Coding")
+            for cd in codings:
+                ref_el = _kid(cd, "CodeRef")
+                add(ref_el.get("targetGUID") if ref_el is not None else "", s, e,
+                    _user_of(cd, users) or _user_of(sel, users), memo)
+            if not codings:
+                # an annotation: MAXQDA writes a selection with a Description and no
+                # Coding; NVivo a bare selection that a Link ties to a Note (read below)
+                if memo is None and _norm_guid(sel.get("guid")) in linked:
+                    continue
+                if memo is None or not (0 <= s <= e < len(omap)):
+                    warnings.append(Problem("selection_without_coding", f"selection {s}:{e} "
+                                            "has neither a coding nor a memo; skipped", where))
+                    continue
+                ns, ne = omap[s], omap[e]
+                memos.append(Memo(
+                    name=_slug(f"annotation-{rid}-{ns}-{ne}"), date=_date_of(sel),
+                    author=_user_of(sel, users) or "unknown", about=[rid],
+                    body=f"Annotation of {rid} [{ns}:{ne}]: \u201c{text[ns:ne]}\u201d\n\n"
+                         f"{memo}\n"))
+        for cd in _kids(tel, "Coding"):  # the whole source coded
+            ref_el = _kid(cd, "CodeRef")
+            add(ref_el.get("targetGUID") if ref_el is not None else "", 0, len(omap) - 1,
+                _user_of(cd, users) or _user_of(tel, users), None)
+    if missing:
+        if missing_sources == "error":
+            raise ValidationError(f"{path} (pass missing_sources='skip' to import the rest)",
+                                  missing)
+        warnings.extend(missing)
+    if crlf_sources and crlf_counts is None and crlf:
+        warnings.append(Problem(
+            "crlf_offsets", f"{len(crlf_sources)} coded source(s) have CRLF line ends "
+            f"(first: {crlf_sources[0]!r}); positions were read counting a CRLF as two "
+            f"characters, as the standard says; if excerpts look shifted by one per line, "
+            f"import again with crlf_counts=False", str(path)))
+    # notes -> memos
+    notes_el = _kid(root, "Notes")
+    refs = _note_targets(root, gid, source_ids)
+    for n in (_kids(notes_el, "Note") if notes_el is not None else []):
+        content = _kid_text(n, "PlainTextContent")
+        if content is None and n.get("plainTextPath"):
+            data = files.read(n.get("plainTextPath"))
+            if data is None:
+                warnings.append(Problem("missing_note", f"text of note {n.get('name')!r} not "
+                                        f"found ({n.get('plainTextPath')}); imported empty",
+                                        str(path)))
+            content = _decode(data, f"{path} note") if data is not None else ""
+        content = normalise_text(content or "")[0]
+        if content and not content.endswith("\n"):
+            content += "\n"  # as the memo file written by import_refi reads back
+        name = _slug(n.get("name") or _norm_guid(n.get("guid")))
+        try:
+            memos.append(parse_memo(content, name))
+        except ValidationError:
+            memos.append(Memo(name=name, date=_date_of(n), author=_user_of(n, users) or "unknown",
+                              about=refs.get(_norm_guid(n.get("guid")), []), body=content))
+    # memo names become file names: make them unique
+    seen: set[str] = set()
+    for m in memos:
+        base, k = m.name, 2
+        while m.name in seen:
+            m.name, k = f"{base}-{k}", k + 1
+        seen.add(m.name)
+
     var_names = [v for v in dict.fromkeys(variables.values()) if v not in {"response_id", "text"}]
-    responses = pd.DataFrame(resp_rows, columns=["response_id", *var_names, "text"])
+    extra = [c for r in resp_rows for c in r if c not in {"response_id", "text", *var_names}]
+    columns = ["response_id", *var_names, *dict.fromkeys(extra), "text"]
+    responses = pd.DataFrame(resp_rows, columns=columns)
     for col in ("respondent_id", "question"):
         if col not in responses:
             responses[col] = pd.NA
@@ -1045,17 +1273,123 @@ def read_qdpx(path: str | os.PathLike[str], *, bom_counts: bool = False) -> Refi
                        responses=responses, memos=memos, warnings=warnings)
 
 
+def read_qdpx(path: str | os.PathLike[str], *, bom_counts: bool = False,
+              crlf_counts: bool | None = None, missing_sources: str = "error") -> RefiProject:
+    """Read a REFI-QDA project archive (``.qdpx``) written by thematic or another tool.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    bom_counts : bool
+        Whether the writing tool counted a leading BOM in selection positions
+        (default: no). See the module docstring on offsets.
+    crlf_counts : bool, optional
+        Whether the writing tool counted a CRLF line end as two characters. Default:
+        from the project's ``origin`` (no for ATLAS.ti and QualCoder, yes otherwise, as
+        the standard says); a warning ``crlf_offsets`` tells when it mattered.
+    missing_sources : {"error", "skip"}
+        A source whose text is neither in the archive, nor inline, nor at its
+        ``relative://`` / ``absolute://`` path: ``"error"`` raises a ValidationError
+        naming every such source; ``"skip"`` leaves them (and their codings) out with a
+        warning ``missing_source`` each.
+
+    Returns
+    -------
+    RefiProject
+        ``codebook``, ``codings`` (coder = user name), ``responses`` (``response_id`` =
+        source name; variables, ``case`` and ``sets`` as columns), ``memos`` (notes and
+        annotations), ``warnings``.
+
+    Raises
+    ------
+    InputError
+        If the archive, its ``.qde`` or a source text cannot be read.
+    ValidationError
+        If source texts are missing (``missing_sources="error"``) or the codebook read
+        is not valid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise InputError("not a .qdpx (zip) archive", path=path) from None
+    with zf:
+        qde = _find_qde(zf)
+        try:
+            root = etree.fromstring(zf.read(qde), parser=_parser())
+        except etree.XMLSyntaxError as exc:
+            raise InputError(f"{qde} is not XML: {exc}", path=path) from None
+        files = _Files(zf, path.parent, root.get("basePath"), path.parent / f"{path.stem} Media")
+        return _read_project(root, files, path,
+                             bom_counts=bom_counts, crlf_counts=crlf_counts,
+                             missing_sources=missing_sources)
+
+
+def read_qde(path: str | os.PathLike[str], *, bom_counts: bool = False,
+             crlf_counts: bool | None = None, missing_sources: str = "error") -> RefiProject:
+    """Read a bare REFI-QDA project file (``project.qde``, an unzipped ``.qdpx``).
+
+    Source texts are looked for as in the archive: ``internal://x.txt`` in a
+    ``sources/`` folder (any case) next to the ``.qde``, ``relative://`` under the
+    project's ``basePath`` or next to the ``.qde``, ``absolute://`` as given.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    bom_counts, crlf_counts, missing_sources
+        See :func:`read_qdpx`.
+
+    Returns
+    -------
+    RefiProject
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not XML, or a codebook rather than a project.
+    ValidationError
+        If source texts are missing (``missing_sources="error"``), naming every one.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("file not found", path=path)
+    root = _parse_xml(path.read_bytes(), path)
+    if _local(root) != "Project":
+        hint = " (a codebook: use read_qdc)" if _local(root) == "CodeBook" else ""
+        raise InputError(f"not a REFI-QDA project: root element is {_local(root)!r}{hint}",
+                         path=path)
+    files = _Files(None, path.parent, root.get("basePath"), path.parent / f"{path.stem} Media")
+    return _read_project(root, files, path,
+                         bom_counts=bom_counts, crlf_counts=crlf_counts,
+                         missing_sources=missing_sources)
+
+
 def _note_targets(root: etree._Element, gid: dict[str, str],
                   source_ids: dict[str, str]) -> dict[str, list[str]]:
+    """Note guid -> ids it is about: from ``NoteRef`` and NVivo's ``Links``."""
     out: dict[str, list[str]] = defaultdict(list)
+
+    def target(g: str) -> str | None:
+        return gid.get(g) or source_ids.get(g)
+
     for el in root.iter():
-        if _local(el) != "NoteRef":
-            continue
-        parent = el.getparent()
-        g = _norm_guid(parent.get("guid")) if parent is not None else ""
-        target = gid.get(g) or source_ids.get(g)
-        if target:
-            out[_norm_guid(el.get("targetGUID"))].append(target)
+        if _local(el) == "NoteRef":
+            parent = el.getparent()
+            t = target(_norm_guid(parent.get("guid"))) if parent is not None else None
+            if t:
+                out[_norm_guid(el.get("targetGUID"))].append(t)
+    notes = _kid(root, "Notes")
+    note_guids = {_norm_guid(n.get("guid")) for n in (_kids(notes, "Note")
+                                                       if notes is not None else [])}
+    links = _kid(root, "Links")
+    for ln in (_kids(links, "Link") if links is not None else []):
+        a, b = _norm_guid(ln.get("originGUID")), _norm_guid(ln.get("targetGUID"))
+        for note, other in ((a, b), (b, a)):
+            t = target(other)
+            if note in note_guids and t and t not in out[note]:
+                out[note].append(t)
     return out
 
 
@@ -1064,17 +1398,19 @@ def _slug(s: str) -> str:
 
 
 def import_refi(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
-                bom_counts: bool = False,
+                bom_counts: bool = False, crlf_counts: bool | None = None,
+                missing_sources: str = "error",
                 warnings: list[Problem] | None = None) -> dict[str, Path]:
-    """Import a ``.qdpx`` or ``.qdc`` into ``codebook.yaml``, ``codings.csv``, ``responses.csv``.
+    """Import a ``.qdpx``, bare ``.qde`` or ``.qdc`` into ``codebook.yaml``, ``codings.csv``...
 
     Parameters
     ----------
     path : str or os.PathLike
-        ``.qdpx`` or ``.qdc`` (by extension; anything else is sniffed: zip = project).
+        A zip is a ``.qdpx``; otherwise the XML root decides: ``Project`` (a bare
+        ``.qde``, :func:`read_qde`) or ``CodeBook`` (a ``.qdc``), whatever the extension.
     out_dir : str or os.PathLike
         Folder to write into (created); memos go to ``out_dir/memos/``.
-    bom_counts : bool
+    bom_counts, crlf_counts, missing_sources
         See :func:`read_qdpx`.
     warnings : list, optional
         If given, the import's warnings (:attr:`RefiProject.warnings`) are appended.
@@ -1084,6 +1420,13 @@ def import_refi(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *
     dict of str to pathlib.Path
         The files written (``codebook``, and for a project ``codings``, ``responses``,
         ``memos``).
+
+    Raises
+    ------
+    InputError
+        If the file is missing, neither a zip nor XML, or XML of another kind.
+    ValidationError
+        See :func:`read_qdpx`.
     """
     path, out = Path(path), Path(out_dir)
     if not path.is_file():
@@ -1091,10 +1434,20 @@ def import_refi(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *
     with open(path, "rb") as fh:
         is_zip = fh.read(2) == b"PK"
     written: dict[str, Path] = {}
-    if not is_zip:
-        written["codebook"] = save_codebook(read_qdc(path), out / "codebook.yaml")
-        return written
-    proj = read_qdpx(path, bom_counts=bom_counts)
+    opts = {"bom_counts": bom_counts, "crlf_counts": crlf_counts,
+            "missing_sources": missing_sources}
+    if is_zip:
+        proj = read_qdpx(path, **opts)
+    else:
+        kind = _local(_parse_xml(path.read_bytes(), path))
+        if kind == "CodeBook":
+            written["codebook"] = save_codebook(read_qdc(path, warnings=warnings),
+                                                out / "codebook.yaml")
+            return written
+        if kind != "Project":
+            raise InputError(f"neither a REFI-QDA project nor a codebook: root element "
+                             f"is {kind!r}", path=path)
+        proj = read_qde(path, **opts)
     if warnings is not None:
         warnings.extend(proj.warnings)
     written["codebook"] = save_codebook(proj.codebook, out / "codebook.yaml")
@@ -1107,15 +1460,25 @@ def import_refi(path: str | os.PathLike[str], out_dir: str | os.PathLike[str], *
     return written
 
 
+
 # --------------------------------------------------------------------------- Taguette
+
+#: Taguette's codebook CSV header (``taguette/export.py``, ``codebook_csv``), in order.
+TAGUETTE_CODEBOOK_COLUMNS: list[str] = ["tag", "parent", "description", "number of highlights"]
+#: Taguette's highlights CSV header (``taguette/export.py``, ``highlights_csv``), in order.
+TAGUETTE_HIGHLIGHTS_COLUMNS: list[str] = ["id", "document", "tag", "content"]
 
 
 def export_taguette_codebook(codebook: Codebook, path: str | os.PathLike[str], *,
-                             tag: str = "name") -> Path:
-    """Write the codebook as a Taguette codebook CSV (``tag, description``).
+                             tag: str = "name",
+                             codings: pd.DataFrame | None = None) -> Path:
+    """Write the codebook as a Taguette codebook CSV, with Taguette's own columns.
 
-    Every theme, subtheme and code becomes a tag (sections are not codable); the
-    description is its definition. Taguette imports this file with *Import codebook*.
+    The columns are those Taguette writes, in its order: ``tag, parent, description,
+    number of highlights``. Every theme, subtheme and code becomes a tag (sections are
+    not codable); ``parent`` is the tag of the parent theme or subtheme (empty for a
+    theme), ``description`` its definition. Taguette imports this file with *Import
+    codebook* (it reads ``tag``, ``parent`` and ``description``).
 
     Parameters
     ----------
@@ -1123,6 +1486,9 @@ def export_taguette_codebook(codebook: Codebook, path: str | os.PathLike[str], *
     path : str or os.PathLike
     tag : {"name", "id"}
         Use names (readable; must be unique) or ids as tags.
+    codings : pandas.DataFrame, optional
+        If given, ``number of highlights`` counts the distinct coded segments of each
+        tag; otherwise it is left empty.
 
     Returns
     -------
@@ -1136,44 +1502,66 @@ def export_taguette_codebook(codebook: Codebook, path: str | os.PathLike[str], *
     if tag not in {"name", "id"}:
         raise ValueError(f"tag must be 'name' or 'id', not {tag!r}")
     frame = codebook.to_frame()  # themes, subthemes and codes in document order
-    rows = [{"tag": name if tag == "name" else id_, "description": definition}
-            for id_, name, definition in zip(frame["id"], frame["name"], frame["definition"],
-                                             strict=True)]
+    label = dict(zip(frame["id"], frame["name"] if tag == "name" else frame["id"],
+                     strict=True))
+    counts: dict[str, int] = {}
+    if codings is not None:
+        c = _typed(codings)
+        counts = c.drop_duplicates(["response_id", "start", "end", "code"]) \
+            .groupby("code").size().to_dict()
+    rows = [{"tag": label[id_], "parent": label.get(parent, ""), "description": definition,
+             "number of highlights": counts.get(id_, 0) if codings is not None else ""}
+            for id_, parent, definition in zip(frame["id"], frame["parent_id"],
+                                               frame["definition"], strict=True)]
     names = [r["tag"] for r in rows]
     dups = sorted({x for x in names if names.count(x) > 1})
     if dups:
         raise InputError(f"tags would not be unique: {', '.join(dups)}; use tag='id'")
-    return write_csv(pd.DataFrame(rows, columns=["tag", "description"]), path)
+    return write_csv(pd.DataFrame(rows, columns=TAGUETTE_CODEBOOK_COLUMNS), path)
 
 
-def _read_csv_any(path: Path) -> pd.DataFrame:
+def _read_csv_any(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header (lower case) and ``(file row number, cells)`` of every non-blank row."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 at byte {exc.start}", path=path) from None
-    rows = list(csv.reader(io.StringIO(text.replace("\r\n", "\n"))))
+    try:
+        rows = list(csv.reader(io.StringIO(text.replace("\r\n", "\n"))))
+    except csv.Error as exc:
+        raise InputError(f"not a valid CSV: {exc}", path=path) from None
     if not rows:
         raise InputError("empty CSV", path=path)
     header = [h.strip().lower() for h in rows[0]]
-    body = [r + [""] * (len(header) - len(r)) for r in rows[1:] if any(x.strip() for x in r)]
-    return pd.DataFrame(body, columns=header, dtype="string")
+    body = [(i, r + [""] * (len(header) - len(r))) for i, r in enumerate(rows[1:], 2)
+            if any(x.strip() for x in r)]
+    return header, body
 
 
 def read_taguette_codebook(path: str | os.PathLike[str], *, section_id: str = "TAGUETTE",
-                           section_name: str = "Taguette tags") -> Codebook:
+                           section_name: str = "Taguette tags",
+                           warnings: list[Problem] | None = None) -> Codebook:
     """Read a Taguette codebook CSV export into a codebook.
 
-    Columns ``tag`` (required), ``description`` and ``parent`` (optional, newer Taguette)
-    are used; others (``number of highlights``...) are ignored. Tags become themes of
-    one section; a tag with a ``parent`` becomes a code of its parent tag. Ids are the
-    tags (spaces replaced by ``_``).
+    Column rules are Taguette's own (``taguette/import_codebook.py``): the tag is in the
+    one column named ``tag``, ``name`` or ``path``; ``description`` and ``parent``
+    (Taguette 1.5+, the parent's tag) are optional; other columns (``number of
+    highlights``) are ignored; blank rows are skipped. Tags keep their names as they are
+    (Taguette does not split names on ``.``; hierarchy is only ``parent``).
+
+    Tags without a parent become themes of one section; below them, tags that have
+    children become subthemes and the others codes, to any depth. Ids are the tags
+    (white space replaced by ``_``).
 
     Parameters
     ----------
     path : str or os.PathLike
     section_id, section_name : str
         The section holding the tags.
+    warnings : list, optional
+        If given, a ``unknown_parent`` problem is appended for each tag whose parent is
+        not in the file (the tag is kept as a theme).
 
     Returns
     -------
@@ -1182,32 +1570,66 @@ def read_taguette_codebook(path: str | os.PathLike[str], *, section_id: str = "T
     Raises
     ------
     InputError
-        If there is no ``tag`` column.
+        If no (or more than one) tag column, or a row has an empty tag.
     """
     path = Path(path)
-    df = _read_csv_any(path)
-    if "tag" not in df.columns:
-        raise InputError(f"no 'tag' column (columns: {', '.join(df.columns)})", path=path)
-    themes: dict[str, Theme] = {}
-    children: list[tuple[str, Code]] = []
-    for r in df.itertuples(index=False):
-        name = str(r.tag).strip()
-        desc = "" if "description" not in df.columns or pd.isna(r.description) else \
-            str(r.description)
-        parent = "" if "parent" not in df.columns or pd.isna(r.parent) else str(r.parent).strip()
-        id_ = re.sub(r"\s+", "_", name)
-        if parent:
-            children.append((parent, Code(id=id_, name=name, definition=desc)))
-        else:
-            themes[name] = Theme(id=id_, name=name, definition=desc)
-    for parent, code in children:
-        if parent in themes:
-            themes[parent].codes.append(code)
-        else:
-            themes[code.name] = Theme(id=code.id, name=code.name, definition=code.definition)
+    header, body = _read_csv_any(path)
+    tag_cols = [c for c in ("tag", "name", "path") if c in header]
+    if len(tag_cols) != 1:
+        why = "no 'tag', 'name' or 'path' column" if not tag_cols else \
+            f"more than one tag column ({', '.join(tag_cols)})"
+        raise InputError(f"{why} (columns: {', '.join(header)})", path=path)
+    i_tag = header.index(tag_cols[0])
+    i_desc = header.index("description") if "description" in header else None
+    i_parent = header.index("parent") if "parent" in header else None
+    order: list[str] = []
+    desc: dict[str, str] = {}
+    parent_of: dict[str, str] = {}
+    for rownum, r in body:
+        name = r[i_tag].strip()
+        if not name:
+            raise InputError("empty tag", path=path, row=rownum)
+        order.append(name)
+        desc[name] = r[i_desc].strip() if i_desc is not None else ""
+        parent_of[name] = r[i_parent].strip() if i_parent is not None else ""
+    found: list[Problem] = []
+    for name in order:
+        p, seen = parent_of[name], {name}
+        while p and p in parent_of and p not in seen:
+            seen.add(p)
+            p = parent_of[p]
+        if parent_of[name] and parent_of[name] not in parent_of:
+            found.append(Problem("unknown_parent", f"parent {parent_of[name]!r} of tag "
+                                 f"{name!r} is not in the file; the tag is kept as a theme",
+                                 str(path)))
+            parent_of[name] = ""
+        elif p and p in seen:
+            found.append(Problem("parent_cycle", f"tag {name!r} is its own ancestor; kept "
+                                 "as a theme", str(path)))
+            parent_of[name] = ""
+    children: dict[str, list[str]] = defaultdict(list)
+    for name in order:
+        if parent_of[name]:
+            children[parent_of[name]].append(name)
+
+    def ident(name: str) -> str:
+        return re.sub(r"\s+", "_", name)
+
+    def theme(name: str) -> Theme:
+        t = Theme(id=ident(name), name=name, definition=desc[name])
+        for ch in children[name]:
+            if children[ch]:
+                t.subthemes.append(theme(ch))
+            else:
+                t.codes.append(Code(id=ident(ch), name=ch, definition=desc[ch]))
+        return t
+
+    themes = [theme(n) for n in order if not parent_of[n]]
+    if warnings is not None:
+        warnings.extend(found)
     cb = Codebook(version="imported", status="candidate",
                   sections=[Section(section_id, section_name, "Tags imported from Taguette.",
-                                    list(themes.values()))],
+                                    themes)],
                   title=f"Imported from {path.name}")
     return _checked(cb, str(path))
 
@@ -1224,8 +1646,11 @@ def read_taguette_highlights(
     Taguette's export gives the highlighted text, not its offsets, so each highlight is
     located in its response: the document name must be a ``response_id`` (a file
     extension is ignored), the tag a code/theme name or id of ``codebook``, and the
-    content (whitespace-normalised) must occur in the response text; the first
-    occurrence is used. Rows without a tag are skipped.
+    content (white space may differ: Taguette converts HTML to text) must occur in the
+    response text. Taguette writes one row per tag of a highlight (same ``id``) and
+    orders highlights by document and position, so a highlight whose text occurs
+    several times is placed after the previous highlight with the same text. Rows
+    without a tag (untagged highlights) are skipped.
 
     Parameters
     ----------
@@ -1242,28 +1667,32 @@ def read_taguette_highlights(
 
     Raises
     ------
+    InputError
+        If the ``document``, ``tag`` or ``content`` column is missing.
     ValidationError
         Listing every highlight that could not be placed (unknown document, unknown tag,
         content not found).
     """
     path = Path(path)
-    df = _read_csv_any(path)
-    missing = [c for c in ("document", "tag", "content") if c not in df.columns]
+    header, body = _read_csv_any(path)
+    missing = [c for c in ("document", "tag", "content") if c not in header]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", path=path)
+    col = {c: header.index(c) for c in ("id", "document", "tag", "content") if c in header}
     texts = {str(r): str(t) for r, t in zip(responses["response_id"], responses["text"],
                                             strict=True)}
     by_name: dict[str, str] = {}
     for n in [*codebook.all_themes(), *codebook.codes()]:
         by_name[n.name] = n.id
         by_name[n.id] = n.id
+    placed: dict[tuple[str, str], dict[str, tuple[int, int]]] = defaultdict(dict)
     rows, problems = [], []
-    for i, r in enumerate(df.itertuples(index=False)):
-        loc = f"{path} row {i + 2}"
-        tag = "" if pd.isna(r.tag) else str(r.tag).strip()
+    for rownum, r in body:
+        loc = f"{path} row {rownum}"
+        tag = r[col["tag"]].strip()
         if not tag:
             continue
-        doc = str(r.document).strip()
+        doc = r[col["document"]].strip()
         rid = doc if doc in texts else re.sub(r"\.[A-Za-z0-9]{1,5}$", "", doc)
         if rid not in texts:
             problems.append(Problem("unknown_document", f"document {doc!r} is not a response "
@@ -1273,8 +1702,15 @@ def read_taguette_highlights(
         if code is None:
             problems.append(Problem("unknown_tag", f"tag {tag!r} is not in the codebook", loc))
             continue
-        content = unicodedata.normalize("NFC", str(r.content))
-        span = _locate(texts[rid], content)
+        content = unicodedata.normalize("NFC", r[col["content"]])
+        hid = r[col["id"]].strip() if "id" in col else f"row {rownum}"
+        seen = placed[(rid, " ".join(content.split()))]
+        span = seen.get(hid)
+        if span is None:
+            after = max((e for _, e in seen.values()), default=0)
+            span = _locate(texts[rid], content, after) or _locate(texts[rid], content)
+            if span is not None and hid:
+                seen[hid] = span
         if span is None:
             problems.append(Problem("content_not_found", f"highlight not found in {rid}", loc))
             continue
@@ -1288,15 +1724,15 @@ def read_taguette_highlights(
                            kind="stable").reset_index(drop=True)
 
 
-def _locate(text: str, content: str) -> tuple[int, int] | None:
+def _locate(text: str, content: str, start: int = 0) -> tuple[int, int] | None:
     content = content.strip()
     if not content:
         return None
-    pos = text.find(content)
+    pos = text.find(content, start)
     if pos >= 0:
         return pos, pos + len(content)
-    # whitespace may differ (HTML to plain text): match word by word
+    # white space may differ (HTML to plain text): match word by word
     words = content.split()
-    rx = r"\s+".join(re.escape(w) for w in words)
-    m = re.search(rx, text)
+    rx = re.compile(r"\s+".join(re.escape(w) for w in words))
+    m = rx.search(text, start)
     return (m.start(), m.end()) if m else None

@@ -132,12 +132,23 @@ def export_refi_cmd(out: Path, codebook: Path | None, codings: Path | None,
               help="Folder to write codebook.yaml, codings.csv, responses.csv (and memos/) into.")
 @click.option("--bom-counts", is_flag=True, default=False,
               help="The writing tool counted a leading BOM in selection positions.")
-def import_refi_cmd(src: Path, out_dir: Path, bom_counts: bool) -> None:
-    """Import a REFI-QDA .qdpx (or .qdc) written by thematic or another tool."""
+@click.option("--crlf-counts", type=click.Choice(["auto", "one", "two"]), default="auto",
+              show_default=True,
+              help="How many characters the writing tool counted for a CRLF line end: 'one' "
+                   "(ATLAS.ti, QualCoder), 'two', or 'auto' (from the file's origin).")
+@click.option("--missing-sources", type=click.Choice(["error", "skip"]), default="error",
+              show_default=True,
+              help="Source texts missing from the project: stop listing them all, or skip them "
+                   "with a warning counting the codings lost.")
+def import_refi_cmd(src: Path, out_dir: Path, bom_counts: bool, crlf_counts: str,
+                    missing_sources: str) -> None:
+    """Import a REFI-QDA .qdpx, bare .qde project or .qdc written by thematic or another tool."""
     from ..refi import import_refi
 
     warnings: list = []
-    written = import_refi(src, out_dir, bom_counts=bom_counts, warnings=warnings)
+    crlf = {"auto": None, "one": False, "two": True}[crlf_counts]  # True: CRLF = 2 code points
+    written = import_refi(src, out_dir, bom_counts=bom_counts, crlf_counts=crlf,
+                          missing_sources=missing_sources, warnings=warnings)
     for what, p in written.items():
         click.echo(f"{what}: {p}")
     for w in warnings:
