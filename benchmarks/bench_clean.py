@@ -5,17 +5,21 @@ responses) in a temporary directory, then times:
 
 * ``read_export`` (decode, sniff, parse, long table),
 * ``clean_responses`` (ftfy repair, NFC, invisible characters, whitespace, flags),
-* ``deidentify`` with a 200-name / 20-organisation list,
+* ``deidentify`` with a 200-name / 20-organisation list, with the default regex engine
+  and with the spaCy engine (``--engine``; by default both, on the same cleaned table;
+  ``--spacy-n`` times the spaCy engine on the first N responses only),
 * ``segment`` on a 5,000-response sample (spaCy; not part of the throughput target).
 
 Prints responses/s per stage and for clean + de-identify together (the target is
->= 10,000 responses/s on one core), and the peak traced Python memory of each stage
-(tracemalloc, measured in a second pass so tracing does not slow the timed pass) plus the
-process's peak RSS.
+>= 10,000 responses/s on one core, with the default regex engine), whether the two
+engines produced the same masked text and audit, the spaCy engine's one-off set-up
+(import spaCy, build the pipeline and patterns; not in its responses/s), and the peak
+traced Python memory of each stage (tracemalloc, measured in a second pass so tracing
+does not slow the timed pass) plus the process's peak RSS.
 
 Run::
 
-    .venv/bin/python benchmarks/bench_clean.py [--n 100000]
+    .venv/bin/python benchmarks/bench_clean.py [--n 100000] [--engine regex|spacy|both]
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from pathlib import Path
 
 from thematic.clean import clean_responses, segment
 from thematic.config import RANDOM_STATE
-from thematic.deidentify import deidentify
+from thematic.deidentify import Deidentifier, deidentify
 from thematic.ingest import read_export
 
 FRAGMENTS = [
@@ -172,8 +176,18 @@ def traced_peak(fn, *args, **kwargs) -> float:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="number of responses (default 100000)")
+    ap.add_argument(
+        "--engine",
+        choices=("regex", "spacy", "both"),
+        default="both",
+        help="de-identification engine(s) to time (default both)",
+    )
+    ap.add_argument(
+        "--spacy-n", type=int, default=None, help="time the spaCy engine on the first N responses"
+    )
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
     args = ap.parse_args(argv)
+    engines = ["regex", "spacy"] if args.engine == "both" else [args.engine]
     rng = random.Random(RANDOM_STATE)
     names = names_list()
     orgs = [f"Northshire Community Trust {i}" for i in range(20)]
@@ -186,40 +200,74 @@ def main(argv: list[str] | None = None) -> None:
         )
         n = len(df)
         (cleaned, _), t_clean = timed(clean_responses, df)
-        (deid, audit), t_deid = timed(
-            deidentify, cleaned, names, orgs, salt="benchmark", pseudonyms=True
-        )
-        sample = deid.head(5000)
+        deid: dict[str, tuple] = {}
+        t_deid: dict[str, float] = {}
+        n_deid: dict[str, int] = {}
+        t_setup = None
+        for engine in engines:
+            table = cleaned
+            if engine == "spacy":
+                if args.spacy_n is not None:
+                    table = cleaned.head(args.spacy_n)
+                # one-off: import spaCy and build the tokenizer (cached for the process)
+                _, t_setup = timed(Deidentifier, names, orgs, engine="spacy")
+            deid[engine], t_deid[engine] = timed(
+                deidentify, table, names, orgs, salt="benchmark", pseudonyms=True, engine=engine
+            )
+            n_deid[engine] = len(table)
+        first = deid[engines[0]][0]
+        sample = first.head(5000)
         _, t_seg = timed(segment, sample)
         print(
             f"SYNTHETIC export: {n:,} responses, {size:.1f} MiB CSV; Python {sys.version.split()[0]}"
         )
-        print(f"{'stage':<28}{'seconds':>9}{'responses/s':>14}")
-        for label, t, k in [
-            ("read_export", t_read, n),
-            ("clean_responses", t_clean, n),
-            ("deidentify", t_deid, n),
-            ("clean + deidentify", t_clean + t_deid, n),
-            ("segment (5k sample)", t_seg, len(sample)),
-        ]:
-            print(f"{label:<28}{t:>9.2f}{k / t:>14,.0f}")
-        print(
-            f"identifiers masked: {len(audit):,}; rows excluded: {int(cleaned['exclude'].sum()):,}"
-        )
-        if not args.no_memory:
-            print(
-                "peak traced memory (MiB): "
-                f"read {traced_peak(read_export, path, text_columns=['experience', 'learning'], id_column='pid'):.0f}, "
-                f"clean {traced_peak(clean_responses, df):.0f}, "
-                f"deidentify {traced_peak(deidentify, cleaned, names, orgs, salt='benchmark'):.0f}"
+        print(f"{'stage':<34}{'responses':>10}{'seconds':>9}{'responses/s':>14}")
+        rows = [("read_export", t_read, n), ("clean_responses", t_clean, n)]
+        for engine in engines:
+            rows.append((f"deidentify (engine={engine})", t_deid[engine], n_deid[engine]))
+        if "regex" in engines:
+            rows.append(("clean + deidentify (regex)", t_clean + t_deid["regex"], n))
+        rows.append(("segment (5k sample)", t_seg, len(sample)))
+        for label, t, k in rows:
+            print(f"{label:<34}{k:>10,}{t:>9.2f}{k / t:>14,.0f}")
+        if t_setup is not None:
+            print(f"spaCy engine one-off set-up (import spaCy, build patterns): {t_setup:.2f} s")
+        for engine in engines:
+            print(f"identifiers masked ({engine}): {len(deid[engine][1]):,}")
+        print(f"rows excluded: {int(cleaned['exclude'].sum()):,}")
+        if len(engines) == 2:
+            (a_out, a_audit), (b_out, b_audit) = deid["regex"], deid["spacy"]
+            k = len(b_out)
+            a_text, b_text = a_out["text"].head(k).fillna(""), b_out["text"].fillna("")
+            differ = int((a_text != b_text).sum())
+            same_audit = (
+                a_audit[a_audit["response_id"].isin(b_out["response_id"])]
+                .reset_index(drop=True)
+                .equals(b_audit[b_audit["response_id"].notna()].reset_index(drop=True))
             )
+            print(
+                f"engines agree on {k:,} responses: masked text "
+                f"{'identical' if differ == 0 else f'differs in {differ:,}'}; "
+                f"audit {'identical' if same_audit else 'differs'}"
+            )
+        if not args.no_memory:
+            peaks = [
+                f"read {traced_peak(read_export, path, text_columns=['experience', 'learning'], id_column='pid'):.0f}",
+                f"clean {traced_peak(clean_responses, df):.0f}",
+            ]
+            for engine in engines:
+                table = cleaned.head(n_deid[engine])
+                peak = traced_peak(deidentify, table, names, orgs, salt="benchmark", engine=engine)
+                peaks.append(f"deidentify[{engine}] {peak:.0f}")
+            print("peak traced memory (MiB): " + ", ".join(peaks))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of the process: {rss:.0f} MiB")
-        target = n / (t_clean + t_deid)
-        print(
-            f"clean + deidentify: {target:,.0f} responses/s ({'meets' if target >= 10_000 else 'BELOW'} "
-            "the 10,000/s target)"
-        )
+        if "regex" in engines:
+            target = n / (t_clean + t_deid["regex"])
+            print(
+                f"clean + deidentify (regex): {target:,.0f} responses/s "
+                f"({'meets' if target >= 10_000 else 'BELOW'} the 10,000/s target)"
+            )
 
 
 if __name__ == "__main__":

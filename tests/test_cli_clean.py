@@ -155,3 +155,38 @@ def test_unfinished_included_on_request(tmp_path, capsys):
     unfinished = da["flag_unfinished"] == "True"
     assert da.loc[unfinished, "exclude_reason"].str.contains("unfinished").all()
     assert not db.loc[unfinished, "exclude_reason"].fillna("").str.contains("unfinished").any()
+
+
+def test_engine_option(tmp_path, capsys, monkeypatch):
+    import thematic.cli.clean as clean_cli
+
+    monkeypatch.setenv("THEMATIC_SALT", "test-salt")
+    used: list[str] = []
+    real = clean_cli.deidentify
+
+    def spy(*args, **kwargs):
+        used.append(kwargs["engine"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clean_cli, "deidentify", spy)
+    outputs = {}
+    for engine in ("regex", "spacy"):
+        out, audit = tmp_path / f"{engine}.csv", tmp_path / f"{engine}-audit.csv"
+        code, stdout, err = _run(
+            capsys,
+            EXAMPLES / "synthetic-msforms-export.xlsx",
+            "-o", out,
+            "--names", EXAMPLES / "synthetic-names.txt",
+            "--organisations", EXAMPLES / "synthetic-organisations.txt",
+            "--audit", audit,
+            "--pseudonyms",
+            "--engine", engine,
+        )  # fmt: skip
+        assert code == 0, err
+        assert "masked: 10 identifiers" in stdout
+        outputs[engine] = (out.read_bytes(), audit.read_bytes())
+    assert used == ["regex", "spacy"]
+    assert outputs["spacy"] == outputs["regex"]  # the engines agree on the example export
+    code, _, err = _run(capsys, EXPORTS / "plain.csv", "-o", tmp_path / "x.csv", "--engine", "ner")
+    assert code == 2 and "'regex'" in err and "'spacy'" in err
+    assert not (tmp_path / "x.csv").exists()

@@ -48,11 +48,50 @@ With ``pseudonyms=True`` names and organisations become ``[NAME_1]``,
 everywhere in the table (numbered in order of first appearance; a name part shared by
 two listed people gets its own number).
 
-Matching is done with compiled regular expressions (the name and organisation lists
-become one trie-shaped alternation, matched case- and accent-insensitively), which is
-fast enough for >10,000 responses/s on one core; spaCy is used only for the optional
-NER. Masking is idempotent: placeholders are never masked again, and text that masking
+Masking is idempotent: placeholders are never masked again, and text that masking
 exposes is searched again before the result is returned.
+
+Engines
+-------
+``engine`` chooses how the name and organisation lists, and names after a title, are
+matched. Every other kind is matched by the same regular expressions in both engines,
+and both feed their matches through the same rules (common-word names, titles and
+initials, overlaps, pseudonym and digest keys), so they give the same placeholders and
+the same audit rows (kind, span, salted digest) except at the token boundaries listed
+below.
+
+``"regex"`` (default)
+    The lists become one trie-shaped alternation matched case- and accent-insensitively
+    on characters; a name ends wherever a letter is not followed by another letter.
+    Fast enough for >10,000 responses/s on one core: use it for real runs.
+``"spacy"``
+    A blank English spaCy pipeline (``spacy.blank("en")``: no trained model needed;
+    spaCy is imported only when this engine is built) tokenizes the text; a
+    ``PhraseMatcher`` on the ``LOWER`` attribute finds every listed form (labels
+    ``NAME`` and ``ORGANISATION``), and token ``Matcher`` patterns find title and
+    initial prefixes (``Dr``, ``Dr. A.``, ``A. K.``) and capitalised words after a
+    title. Several times slower. Use it to cross-check the regex engine on a new
+    export or list (the two should agree), or as the starting point for further spaCy
+    patterns. The optional NER (``ner=True``) works with either engine.
+
+Where the engines differ (the spaCy tokenizer is extended so that letters next to
+digits, Unicode hyphens, glued initials ``A.Khan`` and leading or trailing hyphens are
+boundaries, as in the regex engine):
+
+* The spaCy engine matches whole tokens. A listed name glued to other letters by
+  punctuation that spaCy keeps inside one token is masked only by the regex engine: a
+  full stop without a space (``sam.taylor`` outside an e-mail address, ``Ms.nct``), a
+  possessive run into the next word (``Sam'sWhite``), an apostrophe inside a word
+  (``O'Neill`` when only ``Neill`` is listed).
+* Both engines read a whitespace run between two words after a title as one gap
+  (``Dr Ama  Owusu`` is one ``[NAME]``), and a title never counts as the second word
+  of a name (``Dr Khan Dr Okafor`` is two names).
+* The spaCy engine counts initials by token, up to three (``A.K.`` is one), the regex
+  engine by letter: ``A.K. B. C. Khan`` is ``[NAME]`` with spaCy and ``A.K. [NAME]``
+  with the regex engine.
+* Runs of titles (``Ms. Ms.``, ``Dr. Dr``) and initials with no name after them are
+  handled differently (the regex engine reads an undotted title or a lone initial as
+  a name word).
 
 Limits
 ------
@@ -68,6 +107,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import itertools
 import os
 import re
 import secrets
@@ -86,6 +126,7 @@ from .schemas import validate
 
 __all__ = [
     "KINDS",
+    "ENGINES",
     "COMMON_WORD_NAMES",
     "Deidentified",
     "Deidentifier",
@@ -242,7 +283,10 @@ _TITLE_ONLY = re.compile(
 _LOWER = "a-z\u00df-\u00f6\u00f8-\u00ff"
 _NAME_WORD = rf"[A-Z][{_LOWER}]*(?:[A-Z][{_LOWER}]+)*(?:['\u2019-][A-Z][{_LOWER}]+)*"
 _TITLED_NAME = re.compile(
-    rf"(?:{_TITLES})\.?\s+(?:[A-Z]\.\s?){{0,3}}(?:{_NAME_WORD}|[A-Z]{{2,}})(?:[\s-]{_NAME_WORD})?"
+    rf"(?:{_TITLES})\.?\s+(?:[A-Z]\.\s*){{0,3}}(?:{_NAME_WORD}|[A-Z]{{2,}})"
+    # a second name word, after any run of spaces or a hyphen, that is not itself a title
+    # ("Dr Khan Dr Okafor" is two titled names, not "Dr Khan Dr" + a visible "Okafor")
+    rf"(?:(?:\s+|-)(?!(?:{_TITLES})\b){_NAME_WORD})?"
     r"(?=['\u2019]s\b|\b)"
 )
 
@@ -347,9 +391,16 @@ def _trie_pattern(forms: Iterable[str]) -> str:
 
 
 class _TermMatcher:
-    """Case-insensitive whole-word matcher for a list of names or organisations."""
+    """Case-insensitive whole-word matcher for a list of names or organisations.
 
-    def __init__(self, terms: Sequence[str], *, kind: str, parts: bool) -> None:
+    ``forms`` (lower-cased full names, name parts and their accent-folded spellings) is
+    shared by both engines; ``compile=False`` skips the regular expression (the spaCy
+    engine matches the forms with a ``PhraseMatcher`` instead).
+    """
+
+    def __init__(
+        self, terms: Sequence[str], *, kind: str, parts: bool, compile: bool = True
+    ) -> None:
         self.kind = kind
         self.forms: dict[str, tuple[frozenset[int], bool]] = {}  # form -> (entries, part-only)
         entries: list[str] = []
@@ -380,7 +431,9 @@ class _TermMatcher:
                 self.forms[folded] = info
         # matched against the lower-cased text
         self.regex = (
-            re.compile("(?:" + _trie_pattern(self.forms) + r")(?![^\W\d])") if self.forms else None
+            re.compile("(?:" + _trie_pattern(self.forms) + r")(?![^\W\d])")
+            if self.forms and compile
+            else None
         )
 
     def find(self, text: str, low: str | None = None) -> list[_Hit]:
@@ -389,24 +442,283 @@ class _TermMatcher:
         low = _lower(text) if low is None else low
         hits = []
         for m in _starts(self.regex, low, letters=True):
-            form = _canon(m.group(0)).lower()
-            info = self.forms.get(form)
-            if info is None:  # e.g. different whitespace inside a multi-word name
-                info = self.forms.get(" ".join(form.split()), (frozenset(), False))
-            entries, part_only = info
             start = m.start()
-            titled = False
+            prefix = None
             if self.kind == "NAME":
                 pre = _TITLE_PREFIX.search(text, max(0, start - 40), start)
                 if pre:
                     titled = bool(_TITLE_ONLY.search(text, max(0, start - 40), start))
-                    start = pre.start()
-                if form in COMMON_WORD_NAMES and not titled:
-                    if part_only or not text[m.start()].isupper():
-                        continue
-            key = f"{self.kind}:{min(entries)}" if len(entries) == 1 else f"{self.kind}:form:{form}"
-            hits.append(_Hit(start, m.end(), self.kind, key))
+                    prefix = (pre.start(), titled)
+            hit = self.hit(text, m.group(0), start, m.end(), prefix)
+            if hit is not None:
+                hits.append(hit)
         return hits
+
+    def hit(
+        self, text: str, matched: str, start: int, end: int, prefix: tuple[int, bool] | None
+    ) -> _Hit | None:
+        """Turn one match of a listed form into a hit (or ``None`` if a rule drops it).
+
+        ``matched`` is the lower-cased matched text; ``prefix`` the start of a title
+        and/or initials just before the match and whether it holds a title.
+        """
+        form = _canon(matched).lower()
+        info = self.forms.get(form)
+        if info is None:  # e.g. different whitespace inside a multi-word name
+            info = self.forms.get(" ".join(form.split()), (frozenset(), False))
+        entries, part_only = info
+        titled = False
+        if prefix is not None:
+            titled = prefix[1]
+            hit_start = prefix[0]
+        else:
+            hit_start = start
+        if self.kind == "NAME" and form in COMMON_WORD_NAMES and not titled:
+            if part_only or not text[start].isupper():
+                return None
+        key = f"{self.kind}:{min(entries)}" if len(entries) == 1 else f"{self.kind}:form:{form}"
+        return _Hit(hit_start, end, self.kind, key)
+
+
+# --------------------------------------------------------------------------- spaCy engine
+
+#: Engines that match the name and organisation lists (see the module docstring).
+ENGINES: tuple[str, ...] = ("regex", "spacy")
+
+# Rules added to spaCy's English tokenizer so that token boundaries fall where the
+# regex engine sees word boundaries: between letters and digits ("07700900123Sam",
+# "Sam2"), at Unicode hyphens between letters ("Smith\u2010Jones"), after a glued
+# initial ("A.Khan") and at a hyphen that starts or ends a word ("-Sarah", "Sam-").
+_SPACY_INFIXES = (
+    r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])",
+    r"(?<=[^\W\d_])[\u2010\u2011](?=[^\W\d_])",
+    r"(?<=\b[A-Z])\.(?=[A-Z][a-z])",
+)
+_SPACY_PREFIXES = (r"[-\u2010\u2011](?=[^\W\d_])",)
+_SPACY_SUFFIXES = (r"(?<=[^\W\d_])[-\u2010\u2011]",)
+_WS_IRREGULAR = re.compile(r"\s{2,}|[^\S ]")
+_WS_RUN = re.compile(r"\s+")
+_TITLE_WORDS = _TITLES.split("|")
+# token shapes of initials: "A", "A.", "AK", "A.K.", "A.K", "." (the dot of "A.K.Khan")
+_INITIAL_SHAPES = sorted(
+    {"".join(p) for n in (1, 2, 3) for p in itertools.product(("X", "X."), repeat=n)} | {"."}
+)
+_DOTTED_INITIAL_SHAPES = ["X.", "X.X.", "X.X.X."]
+# token versions of _NAME_WORD (hyphens are tokens of their own) and of [A-Z]{2,}
+_NAME_PART_TOKEN = rf"^[A-Z][{_LOWER}]*(?:[A-Z][{_LOWER}]+)*(?:['\u2019][A-Z][{_LOWER}]+)*$"
+_NAME_TOKEN = rf"{_NAME_PART_TOKEN}|^[A-Z]{{2,}}$"
+
+
+def _squeeze(text: str) -> tuple[str, list[int] | None]:
+    r"""Collapse whitespace runs to one space; also return new -> old offsets if changed.
+
+    The regex engine lets any whitespace run separate the words of a listed name or
+    follow a title (``\s+``); spaCy makes extra whitespace a token of its own.
+    """
+    if not _WS_IRREGULAR.search(text):
+        return text, None
+    parts: list[str] = []
+    pos: list[int] = []
+    last = 0
+    for m in _WS_RUN.finditer(text):
+        parts.append(text[last : m.start()])
+        pos.extend(range(last, m.start()))
+        parts.append(" ")
+        pos.append(m.start())
+        last = m.end()
+    parts.append(text[last:])
+    pos.extend(range(last, len(text)))
+    return "".join(parts), pos
+
+
+def _spellings(form: str) -> set[str]:
+    """Spell a listed form with each apostrophe and hyphen in every way the regex accepts."""
+    alts = {"'": ("'", "\u2019"), "-": ("-", "\u2010", "\u2011")}
+    slots = [alts.get(c, (c,)) for c in form]
+    n = 1
+    for s in slots:
+        n *= len(s)
+    if n > 64:  # pathological list entry: the plain spelling and uniform variants only
+        return {form, form.replace("'", "\u2019")} | {form.replace("-", h) for h in alts["-"]}
+    return {"".join(p) for p in itertools.product(*slots)}
+
+
+def _leftmost_longest(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Non-overlapping spans scanning left to right, longest first at each start.
+
+    This is the order in which a regular expression finds matches, so both engines
+    choose between overlapping listed forms in the same way.
+    """
+    out: list[tuple[int, int]] = []
+    end = -1
+    for s, e in sorted(set(spans), key=lambda x: (x[0], -x[1])):
+        if s >= end:
+            out.append((s, e))
+            end = e
+    return out
+
+
+def _title_patterns(attr: str, titles: list[str]) -> list[list[dict[str, Any]]]:
+    """Token patterns of a title followed by whitespace: ``Dr``, ``Dr.``, ``dr .``."""
+    dotted = [t + "." for t in titles]
+    return [
+        [{attr: {"IN": titles}, "SPACY": True}],
+        [{attr: {"IN": titles}, "SPACY": False}, {"ORTH": ".", "SPACY": True}],
+        [{attr: {"IN": dotted}, "SPACY": True}],
+    ]
+
+
+class _SpacyTerms:
+    """Match the listed names and organisations with spaCy (the ``"spacy"`` engine).
+
+    A blank English pipeline (``spacy.blank("en")``, no trained model) tokenizes the
+    text; a ``PhraseMatcher`` on the ``LOWER`` attribute finds every spelling of every
+    listed form (labels ``NAME`` and ``ORGANISATION``) and a token ``Matcher`` finds the
+    title and initials prefixes (``Dr``, ``Dr. A.``, ``A. K.``) and, with
+    ``titled_names``, capitalised words after a title. The matches go through the same
+    rules as the regex engine's (:meth:`_TermMatcher.hit`), so both produce the same
+    hits wherever spaCy's token boundaries agree with the regex engine's word
+    boundaries.
+    """
+
+    def __init__(self, names: _TermMatcher, orgs: _TermMatcher, *, titled_names: bool) -> None:
+        from spacy.matcher import Matcher, PhraseMatcher
+        from spacy.tokens import Doc
+
+        nlp = _blank_english()
+        self.nlp = nlp
+        self.terms = {"ORGANISATION": orgs, "NAME": names}  # the regex engine's order
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for kind, terms in self.terms.items():
+            spellings = sorted({v for f in terms.forms for v in _spellings(f)})
+            if spellings:
+                self.phrases.add(kind, list(nlp.tokenizer.pipe(spellings)))
+        self.tokens = Matcher(nlp.vocab)
+        # The token Matcher is slow compared with the PhraseMatcher; it runs only on docs
+        # holding a token that can start one of its patterns (a title or initials).
+        self.gate = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.gate.add(
+            "TITLE",
+            [Doc(nlp.vocab, words=[t.lower() + d]) for t in _TITLE_WORDS for d in ("", ".")],
+        )
+        self.gate_shape = PhraseMatcher(nlp.vocab, attr="SHAPE")
+        self.gate_shape.add(
+            "INITIALS",
+            [Doc(nlp.vocab, words=[w]) for w in ("A.", "A.B.", "A.B.C.")]
+            + [Doc(nlp.vocab, words=[w, "."]) for w in ("A", "A.B", "A.B.C")],
+        )
+        initials = {"SHAPE": {"IN": _INITIAL_SHAPES}, "IS_ASCII": True, "OP": "{0,3}"}
+        if names.forms:
+            lower_titles = [t.lower() for t in _TITLE_WORDS]
+            self.tokens.add(
+                "TITLE_PREFIX", [[*t, initials] for t in _title_patterns("LOWER", lower_titles)]
+            )
+            dotted = {"SHAPE": {"IN": _DOTTED_INITIAL_SHAPES}, "IS_ASCII": True}
+            self.tokens.add(
+                "INITIALS_PREFIX",
+                [
+                    [{**dotted, "OP": "{1,3}"}],
+                    [  # "A.Khan", "A.K.Khan": the tokenizer splits "A.K", ".", "Khan"
+                        {"SHAPE": {"IN": ["X", "X.X", "X.X.X"]}, "IS_ASCII": True, "SPACY": False},
+                        {"ORTH": ".", "SPACY": False},
+                    ],
+                ],
+            )
+        if titled_names:
+            dotted_initials = {
+                "SHAPE": {"IN": _DOTTED_INITIAL_SHAPES},
+                "IS_ASCII": True,
+                "OP": "{0,3}",
+            }
+            self.tokens.add(
+                "TITLED_NAME",
+                [
+                    [*t, dotted_initials, *body]
+                    for t in _title_patterns("ORTH", _TITLE_WORDS)
+                    for body in _titled_bodies()
+                ],
+            )
+
+    def find(self, text: str, low: str) -> list[_Hit]:
+        """Candidate NAME and ORGANISATION hits in ``text`` (``low``: its lower case)."""
+        squeezed, pos = _squeeze(text)
+        doc = self.nlp.make_doc(squeezed)
+
+        def chars(start: int, end: int) -> tuple[int, int]:
+            s, e = doc[start].idx, doc[end - 1].idx + len(doc[end - 1])
+            return (s, e) if pos is None else (pos[s], pos[e - 1] + 1)
+
+        strings = self.nlp.vocab.strings
+        found: dict[str, list[tuple[int, int]]] = {"ORGANISATION": [], "NAME": [], "TITLED": []}
+        for match_id, start, end in self.phrases(doc):
+            found[strings[match_id]].append((start, end))
+        prefix: dict[int, int] = {}  # a name's first token -> first token of its prefix
+        titled: set[int] = set()  # first tokens of names after a title (+ initials)
+        run = len(self.tokens) > 0 and (self.gate(doc) or self.gate_shape(doc))
+        for match_id, start, end in self.tokens(doc) if run else ():
+            label = strings[match_id]
+            if label == "TITLED_NAME":
+                found["TITLED"].append((start, end))
+                continue
+            prefix[end] = min(start, prefix.get(end, start))
+            if label == "TITLE_PREFIX":
+                titled.add(end)
+        hits: list[_Hit] = []
+        for kind, terms in self.terms.items():
+            for start, end in _leftmost_longest(found[kind]):
+                s, e = chars(start, end)
+                pre = None
+                if kind == "NAME" and start in prefix:
+                    pre = (chars(prefix[start], start)[0], start in titled)
+                hit = terms.hit(text, low[s:e], s, e, pre)
+                if hit is not None:
+                    hits.append(hit)
+        for start, end in _leftmost_longest(found["TITLED"]):
+            s, e = chars(start, end)
+            hits.append(_Hit(s, e, "NAME", "NAME:titled:" + text[s:e].split()[-1].lower()))
+        return hits
+
+
+@functools.lru_cache(maxsize=1)
+def _blank_english() -> Any:
+    """``spacy.blank("en")`` with the tokenizer rules of the spaCy engine (built once)."""
+    import spacy
+    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
+    nlp = spacy.blank("en")
+    tok, d = nlp.tokenizer, nlp.Defaults
+    tok.infix_finditer = compile_infix_regex([*(d.infixes or ()), *_SPACY_INFIXES]).finditer
+    tok.prefix_search = compile_prefix_regex([*(d.prefixes or ()), *_SPACY_PREFIXES]).search
+    tok.suffix_search = compile_suffix_regex([*(d.suffixes or ()), *_SPACY_SUFFIXES]).search
+    return nlp
+
+
+def _titled_bodies() -> list[list[dict[str, Any]]]:
+    """Token patterns of the name after a title: ``Okafor``, ``Smith-Jones``, ``Ama Owusu``.
+
+    A word is a capitalised token (or an all-capitals one first), optionally joined to
+    up to two more by hyphens without spaces; a second word may follow after a space.
+    """
+
+    def word(first: bool, joins: int, last_space: bool | None) -> list[dict[str, Any]]:
+        rx = _NAME_TOKEN if first else _NAME_PART_TOKEN
+        toks: list[dict[str, Any]] = [{"TEXT": {"REGEX": rx}}]
+        for _ in range(joins):
+            toks[-1]["SPACY"] = False
+            toks += [{"ORTH": "-", "SPACY": False}, {"TEXT": {"REGEX": _NAME_PART_TOKEN}}]
+        if last_space is not None:
+            toks[-1]["SPACY"] = last_space
+        return toks
+
+    not_title = [t.lower() + d for t in _TITLE_WORDS for d in ("", ".")]
+    bodies = []
+    for j1 in range(3):
+        bodies.append(word(True, j1, None))
+        for j2 in range(3):
+            second = word(False, j2, None)
+            second[0]["LOWER"] = {"NOT_IN": not_title}  # "Dr Khan Dr Okafor": two names
+            bodies.append([*word(True, j1, True), *second])
+    return bodies
 
 
 # --------------------------------------------------------------------------- detector
@@ -439,6 +751,16 @@ class Deidentifier:
         Add PERSON/ORG entities from a trained spaCy pipeline: ``True`` uses the first
         installed ``en_core_web_*``; a string names the pipeline. Raises
         :class:`InputError` if none is installed. Slow (hundreds of texts/s).
+    engine : {"regex", "spacy"}, default "regex"
+        How the name and organisation lists (and titled names) are matched: one
+        compiled regular expression, or spaCy's ``PhraseMatcher`` and token ``Matcher``
+        on a blank English pipeline (imported only here). The other kinds are matched
+        by regular expressions with either engine. See the module docstring.
+
+    Raises
+    ------
+    InputError
+        If ``engine`` is not one of :data:`ENGINES` (also a ``ValueError``).
     """
 
     def __init__(
@@ -448,10 +770,25 @@ class Deidentifier:
         *,
         titled_names: bool = True,
         ner: bool | str = False,
+        engine: str = "regex",
     ) -> None:
-        self.names = _TermMatcher(list(names), kind="NAME", parts=True)
-        self.organisations = _TermMatcher(list(organisations), kind="ORGANISATION", parts=False)
+        if engine not in ENGINES:
+            raise InputError(
+                f"unknown de-identification engine {engine!r}; choose one of "
+                + ", ".join(repr(e) for e in ENGINES)
+            )
+        self.engine = engine
+        regex = engine == "regex"
+        self.names = _TermMatcher(list(names), kind="NAME", parts=True, compile=regex)
+        self.organisations = _TermMatcher(
+            list(organisations), kind="ORGANISATION", parts=False, compile=regex
+        )
         self.titled_names = titled_names
+        self._spacy = (
+            None
+            if regex
+            else _SpacyTerms(self.names, self.organisations, titled_names=titled_names)
+        )
         self.nlp = _load_ner(ner) if ner else None
 
     def find(self, text: str, extra: Iterable[_Hit] = ()) -> list[_Hit]:
@@ -556,6 +893,9 @@ class Deidentifier:
             if any(h in low for h in _DOB_HINTS):
                 for m in _DOB.finditer(low):
                     add(_Hit(m.start("date"), m.end("date"), "DATE", "DATE:" + m.group("date")))
+        if self._spacy is not None:
+            c.extend(self._spacy.find(text, low))
+            return c
         c.extend(self.organisations.find(text, low))
         c.extend(self.names.find(text, low))
         if self.titled_names:
@@ -676,6 +1016,7 @@ def deidentify(
     ner: bool | str = False,
     titled_names: bool = True,
     columns: Sequence[str] = ("text", "question"),
+    engine: str = "regex",
 ) -> Deidentified:
     """Mask identifiers in the responses and audit every mask without plaintext.
 
@@ -701,6 +1042,10 @@ def deidentify(
     columns : sequence of str, default ("text", "question")
         Columns to de-identify (those present). ``text_raw`` is never touched: it is
         the raw export and must not be published (see :func:`drop_identifying_columns`).
+    engine : {"regex", "spacy"}, default "regex"
+        How names, organisations and titled names are matched (see the module
+        docstring). Both engines give the same placeholders, keys and audit rows
+        except at the token-boundary cases listed there.
 
     Returns
     -------
@@ -711,6 +1056,11 @@ def deidentify(
         masking) and ``digest`` (first 16 hex digits of the HMAC-SHA256 of the kind and
         the normalised original). Rows of other columns than ``text`` are audited once
         per distinct value (``response_id`` missing).
+
+    Raises
+    ------
+    InputError
+        If ``engine`` is unknown, or ``columns`` includes ``text_raw``.
     """
     df = validate(df, "responses")
     key = (
@@ -718,7 +1068,7 @@ def deidentify(
         if salt is None
         else (salt.encode("utf-8") if isinstance(salt, str) else salt)
     )
-    det = Deidentifier(names, organisations, titled_names=titled_names, ner=ner)
+    det = Deidentifier(names, organisations, titled_names=titled_names, ner=ner, engine=engine)
     numbering: dict[str, int] | None = {} if pseudonyms else None
     out = df.copy()
     audit: list[dict[str, Any]] = []
@@ -790,6 +1140,7 @@ def deidentify_text(
     organisations: Sequence[str] = (),
     *,
     titled_names: bool = True,
+    engine: str = "regex",
 ) -> str:
     """Mask identifiers in one string (convenience wrapper of :class:`Deidentifier`).
 
@@ -801,25 +1152,33 @@ def deidentify_text(
         Names and organisations to mask.
     titled_names : bool, default True
         Mask capitalised words after a title.
+    engine : {"regex", "spacy"}, default "regex"
+        How names and organisations are matched (see :class:`Deidentifier`).
 
     Returns
     -------
     str
         The text with typed placeholders.
 
+    Raises
+    ------
+    InputError
+        If ``engine`` is unknown.
+
     Examples
     --------
     >>> deidentify_text("Email sam@example.org or call 07700 900123", names=["Sam"])
     'Email [EMAIL] or call [PHONE]'
     """
-    return _cached_deidentifier(tuple(names), tuple(organisations), titled_names).mask(text)[0]
+    det = _cached_deidentifier(tuple(names), tuple(organisations), titled_names, engine)
+    return det.mask(text)[0]
 
 
 @functools.lru_cache(maxsize=8)
 def _cached_deidentifier(
-    names: tuple[str, ...], orgs: tuple[str, ...], titled: bool
+    names: tuple[str, ...], orgs: tuple[str, ...], titled: bool, engine: str
 ) -> Deidentifier:
-    return Deidentifier(names, orgs, titled_names=titled)
+    return Deidentifier(names, orgs, titled_names=titled, engine=engine)
 
 
 def read_term_list(path: str | os.PathLike[str]) -> list[str]:
@@ -928,7 +1287,6 @@ def drop_identifying_columns(
     out = df.drop(columns=cols)
     out.attrs = dict(df.attrs)
     return Deidentified(out, _mask_audit(audit))
-
 
 
 def _mask_audit(rows: list[dict[str, Any]]) -> pd.DataFrame:

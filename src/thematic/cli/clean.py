@@ -10,7 +10,7 @@ import click
 import pandas as pd
 
 from ..clean import FLAG_COLUMNS, clean_responses
-from ..deidentify import deidentify, drop_identifying_columns, read_term_list
+from ..deidentify import ENGINES, deidentify, drop_identifying_columns, read_term_list
 from ..errors import InputError
 from ..ingest import FORMATS, ingest_audit, read_exports
 from ..io import write_csv
@@ -97,6 +97,13 @@ def _read(
     "--pseudonyms", is_flag=True, help="Number names/organisations consistently ([NAME_1])."
 )
 @click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="regex",
+    show_default=True,
+    help="How names/organisations are matched: regex (fast) or spacy (a cross-check).",
+)
+@click.option(
     "--include-unfinished",
     is_flag=True,
     help="Keep unfinished (Qualtrics) responses in the analysis (still flagged).",
@@ -115,6 +122,7 @@ def clean_cmd(
     orgs_file: Path | None,
     audit_path: Path | None,
     pseudonyms: bool,
+    engine: str,
     include_unfinished: bool,
 ) -> None:
     """Read survey EXPORT(s), clean and de-identify them, and write a tidy CSV.
@@ -146,7 +154,7 @@ def clean_cmd(
     audits = [ingest_audit(df)]
     cleaned, a_clean = clean_responses(df, exclude_unfinished=not include_unfinished)
     salt = os.environ.get(_SALT_ENV) or None
-    deid, a_mask = deidentify(cleaned, names, orgs, pseudonyms=pseudonyms, salt=salt)
+    deid, a_mask = deidentify(cleaned, names, orgs, pseudonyms=pseudonyms, salt=salt, engine=engine)
     public, a_drop = drop_identifying_columns(deid)
     audits += [a_clean, a_drop, a_mask]
     first = [c for c in OUTPUT_FIRST_COLUMNS if c in public.columns]
