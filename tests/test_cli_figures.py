@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from thematic.cli import main
-from thematic.cli.figures import write_figures
+from thematic.figures import write_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 

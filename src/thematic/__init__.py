@@ -118,6 +118,7 @@ _EXPORTS: dict[str, str] = {
     "thematic_map_graph": "figures",
     "thematic_map_layout": "figures",
     "read_context_tables": "figures",
+    "write_figures": "figures",
     "write_appendix": "report",
     "theme_extracts": "report",
     "methods_text": "report",
@@ -222,6 +223,7 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers and IDEs see the real n
         save_figure,
         thematic_map_graph,
         thematic_map_layout,
+        write_figures,
     )
     from .ingest import ingest_audit, read_export, read_exports  # noqa: F401
     from .refi import (  # noqa: F401

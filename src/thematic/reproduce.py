@@ -172,11 +172,11 @@ def reproduce(
         echo(f"[{i}/{len(todo)}] {nb.name}")
         execute_notebook(nb)
         done.append(nb)
-    try:
-        from . import report  # noqa: F401  (regenerated from data after the notebooks)
-    except ImportError:  # pragma: no cover - during bootstrap
-        return done
-    if hasattr(report, "write_appendix"):
-        echo("appendix/")
-        report.write_appendix(paths.root)
+    from .figures import write_figures
+    from .report import write_appendix
+
+    echo("figures/")
+    write_figures(paths.root)
+    echo("appendix/")
+    write_appendix(paths.root)
     return done
