@@ -112,6 +112,8 @@ def execute_notebook(
         kernel_name=kernel_name,
         resources={"metadata": {"path": str(path.parent.resolve())}},
         record_timing=False,
+        # the kernel's start-up notice about its local TCP transport is noise here
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
         allow_errors=False,
     )
     try:
