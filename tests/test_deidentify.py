@@ -216,16 +216,21 @@ def _identifier(draw):
     return kind, f"https://example.org/{draw(st.integers(1, 999))}"
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(_FILLER.map(lambda f: (None, f)), _identifier()), min_size=1, max_size=8))
-def test_no_planted_identifier_survives(parts):
-    text = ", ".join(p for _, p in parts) + "."
-    df = validate(
+def _one_response(text: str) -> pd.DataFrame:
+    """A validated one-row responses table holding ``text``."""
+    return validate(
         pd.DataFrame(
             {"response_id": ["r1:q"], "respondent_id": ["r1"], "question": ["q"], "text": [text]}
         ).astype("str"),
         "responses",
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_FILLER.map(lambda f: (None, f)), _identifier()), min_size=1, max_size=8))
+def test_no_planted_identifier_survives(parts):
+    text = ", ".join(p for _, p in parts) + "."
+    df = _one_response(text)
     out, audit = deidentify(df, NAMES[:2], salt="test")
     masked = out["text"].iloc[0]
     for kind, planted in parts:
@@ -503,12 +508,7 @@ def test_engines_agree_on_planted_identifiers(engines, text):
 @given(st.lists(st.one_of(_FILLER.map(lambda f: (None, f)), _identifier()), min_size=1, max_size=8))
 def test_engines_agree_on_random_planting(parts):
     text = ", ".join(p for _, p in parts) + "."
-    df = validate(
-        pd.DataFrame(
-            {"response_id": ["r1:q"], "respondent_id": ["r1"], "question": ["q"], "text": [text]}
-        ).astype("str"),
-        "responses",
-    )
+    df = _one_response(text)
     a = deidentify(df, NAMES[:2], ORGS, salt="test", pseudonyms=True)
     b = deidentify(df, NAMES[:2], ORGS, salt="test", pseudonyms=True, engine="spacy")
     assert b.responses["text"].iloc[0] == a.responses["text"].iloc[0]

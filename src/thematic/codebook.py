@@ -57,7 +57,7 @@ import pandas as pd
 import yaml
 
 from .errors import InputError, Problem, ValidationError
-from .io import atomic_write_text
+from .io import atomic_write_text, read_utf8
 
 __all__ = [
     "STATUSES",
@@ -636,14 +636,7 @@ def dump_codebook(codebook: Codebook) -> str:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError("codebook not found", path=path) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 at byte {exc.start}", path=path) from None
+    text = read_utf8(path, what="codebook")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

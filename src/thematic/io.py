@@ -20,7 +20,14 @@ from typing import IO
 
 import pandas as pd
 
-__all__ = ["atomic_open", "atomic_write_text", "atomic_write_bytes", "write_csv", "read_csv"]
+__all__ = [
+    "atomic_open",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "write_csv",
+    "read_csv",
+    "read_utf8",
+]
 
 
 def _file_mode(target: Path) -> int:
@@ -128,3 +135,37 @@ def read_csv(path: str | os.PathLike[str], **kwargs) -> pd.DataFrame:
     kwargs.setdefault("keep_default_na", False)
     kwargs.setdefault("na_values", [""])
     return pd.read_csv(path, encoding="utf-8", **kwargs)
+
+
+def read_utf8(
+    path: str | os.PathLike[str], *, what: str = "file", with_line: bool = False
+) -> str:
+    """Read a UTF-8 text file (a leading BOM is dropped), with errors that name the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What the file is, for the "not found" message (``"codebook"``, ...).
+    with_line : bool
+        Also name the line of an undecodable byte.
+
+    Raises
+    ------
+    thematic.errors.InputError
+        If the file is missing or not UTF-8 (naming the byte offset).
+    """
+    from .errors import InputError
+
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", path=p) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].count(b"\n") + 1 if with_line else None
+        hint = "; save it as UTF-8" if with_line else ""
+        raise InputError(f"not UTF-8 at byte {exc.start}{hint}", path=p, row=row) from None

@@ -116,7 +116,7 @@ from .coding import (
     save_memo,
 )
 from .errors import InputError, Problem, ValidationError
-from .io import atomic_open, write_csv
+from .io import atomic_open, read_utf8, write_csv
 
 __all__ = [
     "NAMESPACE",
@@ -1522,11 +1522,7 @@ def export_taguette_codebook(codebook: Codebook, path: str | os.PathLike[str], *
 
 def _read_csv_any(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header (lower case) and ``(file row number, cells)`` of every non-blank row."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 at byte {exc.start}", path=path) from None
+    text = read_utf8(path, what="CSV file")
     try:
         rows = list(csv.reader(io.StringIO(text.replace("\r\n", "\n"))))
     except csv.Error as exc:

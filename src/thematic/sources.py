@@ -25,7 +25,7 @@ import pandas as pd
 
 from .config import project_paths
 from .errors import InputError
-from .io import atomic_write_text, write_csv
+from .io import atomic_write_text, read_utf8, write_csv
 from .schemas import validate
 
 __all__ = [
@@ -62,14 +62,7 @@ def read_source(path: str | os.PathLike[str]) -> str:
         If the file is missing, empty or not UTF-8.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("source document not found", path=p) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 at byte {exc.start}", path=p) from None
+    text = read_utf8(p, what="source document")
     if not text.strip():
         raise InputError("source document is empty", path=p)
     return text.replace("\r\n", "\n").replace("\r", "\n")
