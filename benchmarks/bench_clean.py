@@ -5,21 +5,29 @@ responses) in a temporary directory, then times:
 
 * ``read_export`` (decode, sniff, parse, long table),
 * ``clean_responses`` (ftfy repair, NFC, invisible characters, whitespace, flags),
-* ``deidentify`` with a 200-name / 20-organisation list, with the default regex engine
-  and with the spaCy engine (``--engine``; by default both, on the same cleaned table;
-  ``--spacy-n`` times the spaCy engine on the first N responses only),
+* ``deidentify_responses`` with a 200-name / 20-organisation list,
+* with ``--oracle``, the test suite's spaCy oracle of the list matching
+  (``tests/_spacy_oracle.py``) on the same cleaned table (``--oracle-n``: its first N
+  responses only),
 * ``segment`` on a 5,000-response sample (spaCy; not part of the throughput target).
 
 Prints responses/s per stage and for clean + de-identify together (the target is
->= 10,000 responses/s on one core, with the default regex engine), whether the two
-engines produced the same masked text and audit, the spaCy engine's one-off set-up
-(import spaCy, build the pipeline and patterns; not in its responses/s), and the peak
+>= 10,000 responses/s on one core), with ``--oracle`` whether the library and the oracle
+produced the same masked text and audit and the oracle's one-off set-up (import spaCy,
+build the pipeline and patterns; not in its responses/s), and the peak
 traced Python memory of each stage (tracemalloc, measured in a second pass so tracing
 does not slow the timed pass) plus the process's peak RSS.
 
+It also prints how de-identification time scales on hostile single answers (dotted
+words, digit runs, ``@`` runs, whitespace runs, capitalised and titled words...): the
+time for n and 4n characters and their ratio (about 4 for linear patterns, 16 for
+quadratic ones), and the time to number 16,000 distinct titled names with
+``pseudonyms=True`` (the numbering is linear in the number of identities).
+
 Run::
 
-    .venv/bin/python benchmarks/bench_clean.py [--n 100000] [--engine regex|spacy|both]
+    .venv/bin/python benchmarks/bench_clean.py [--n 100000] [--oracle [--oracle-n N]]
+        [--scaling-n 50000]
 """
 
 from __future__ import annotations
@@ -33,10 +41,11 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 from thematic.clean import clean_responses, segment
 from thematic.config import RANDOM_STATE
-from thematic.deidentify import Deidentifier, deidentify
+from thematic.deidentify import Deidentifier, deidentify_responses
 from thematic.ingest import read_export
 
 FRAGMENTS = [
@@ -173,21 +182,89 @@ def traced_peak(fn, *args, **kwargs) -> float:
     return peak / 2**20
 
 
+HOSTILE = {
+    "dotted words": "ab.",
+    "dotted words + TLD": "word.uk.",
+    "digit run": "1",
+    "digit groups": "12 ",
+    "+44 runs": "+44 ",
+    "@ run": "@",
+    "whitespace run": " ",
+    "capitalised words": "Ab ",
+    "titled words": "Dr Ab ",
+    "non-ASCII titled": "Sister \u0141ukasz ",
+    "spelled-out at": "a [at] ",
+    "born in": "born in ",
+}
+
+
+def scaling(n: int) -> None:
+    """Print de-identification time of hostile answers of n and 4n characters."""
+    det = Deidentifier(names_list(), ["Northshire Community Trust"])
+    print(f"hostile single answers: n = {n:,} and 4n characters (ratio ~4 = linear)")
+    for label, unit in HOSTILE.items():
+        times = []
+        for size in (n, 4 * n):
+            text = (unit * (size // len(unit) + 1))[:size]
+            _, t = timed(det.find, text + " x.uk")
+            times.append(t)
+        print(
+            f"  {label:<22}{times[0]:>8.3f} s{times[1]:>8.3f} s   x{times[1] / max(times[0], 1e-6):.1f}"
+        )
+
+
+def pseudonym_numbering(k: int = 16_000) -> None:
+    """Print the time to number ``k`` distinct titled names with pseudonyms=True."""
+    import pandas as pd
+
+    from thematic.schemas import conform
+
+    surnames = ["Ab" + "".join(chr(97 + (i // 26**j) % 26) for j in range(4)) for i in range(k)]
+    df = conform(
+        pd.DataFrame(
+            {
+                "response_id": [f"r{i}:q" for i in range(k)],
+                "respondent_id": [f"r{i}" for i in range(k)],
+                "question": "q",
+                "text": [f"Dr {s} listened." for s in surnames],
+            }
+        ).astype("str"),
+        "responses",
+    )
+    (out, _), t = timed(deidentify_responses, df, salt="benchmark", pseudonyms=True)
+    _, t0 = timed(deidentify_responses, df, salt="benchmark")
+    assert out["text"].iloc[-1] == f"[NAME_{k}] listened."
+    print(f"{k:,} distinct titled names: {t:.2f} s with pseudonyms=True, {t0:.2f} s without")
+
+
+def _spacy_oracle() -> Any:
+    """Import the test suite's spaCy oracle (``tests/_spacy_oracle.py``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import _spacy_oracle
+
+    return _spacy_oracle
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="number of responses (default 100000)")
     ap.add_argument(
-        "--engine",
-        choices=("regex", "spacy", "both"),
-        default="both",
-        help="de-identification engine(s) to time (default both)",
+        "--oracle",
+        action="store_true",
+        help="also time the tests' spaCy oracle (tests/_spacy_oracle.py) and compare",
     )
     ap.add_argument(
-        "--spacy-n", type=int, default=None, help="time the spaCy engine on the first N responses"
+        "--oracle-n", type=int, default=None, help="time the oracle on the first N responses"
     )
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc pass")
+    ap.add_argument(
+        "--scaling-n",
+        type=int,
+        default=50_000,
+        help="characters of the hostile answers (and 4x that); 0 skips the scaling check",
+    )
     args = ap.parse_args(argv)
-    engines = ["regex", "spacy"] if args.engine == "both" else [args.engine]
+    engines = ["library", "oracle"] if args.oracle else ["library"]
     rng = random.Random(RANDOM_STATE)
     names = names_list()
     orgs = [f"Northshire Community Trust {i}" for i in range(20)]
@@ -195,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
         path = Path(tmp) / "synthetic-export.csv"
         make_export(path, args.n // 2, rng)
         size = path.stat().st_size / 2**20
-        df, t_read = timed(
+        (df, _), t_read = timed(
             read_export, path, text_columns=["experience", "learning"], id_column="pid"
         )
         n = len(df)
@@ -204,15 +281,18 @@ def main(argv: list[str] | None = None) -> None:
         t_deid: dict[str, float] = {}
         n_deid: dict[str, int] = {}
         t_setup = None
+        calls = {"library": deidentify_responses}
+        if args.oracle:
+            oracle = _spacy_oracle()
+            calls["oracle"] = oracle.deidentify_responses
+            # one-off: import spaCy and build the tokenizer (cached for the process)
+            _, t_setup = timed(oracle.SpacyDeidentifier, names, orgs)
         for engine in engines:
             table = cleaned
-            if engine == "spacy":
-                if args.spacy_n is not None:
-                    table = cleaned.head(args.spacy_n)
-                # one-off: import spaCy and build the tokenizer (cached for the process)
-                _, t_setup = timed(Deidentifier, names, orgs, engine="spacy")
+            if engine == "oracle" and args.oracle_n is not None:
+                table = cleaned.head(args.oracle_n)
             deid[engine], t_deid[engine] = timed(
-                deidentify, table, names, orgs, salt="benchmark", pseudonyms=True, engine=engine
+                calls[engine], table, names, orgs, salt="benchmark", pseudonyms=True
             )
             n_deid[engine] = len(table)
         first = deid[engines[0]][0]
@@ -224,19 +304,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'stage':<34}{'responses':>10}{'seconds':>9}{'responses/s':>14}")
         rows = [("read_export", t_read, n), ("clean_responses", t_clean, n)]
         for engine in engines:
-            rows.append((f"deidentify (engine={engine})", t_deid[engine], n_deid[engine]))
-        if "regex" in engines:
-            rows.append(("clean + deidentify (regex)", t_clean + t_deid["regex"], n))
+            rows.append((f"deidentify ({engine})", t_deid[engine], n_deid[engine]))
+        rows.append(("clean + deidentify", t_clean + t_deid["library"], n))
         rows.append(("segment (5k sample)", t_seg, len(sample)))
         for label, t, k in rows:
             print(f"{label:<34}{k:>10,}{t:>9.2f}{k / t:>14,.0f}")
         if t_setup is not None:
-            print(f"spaCy engine one-off set-up (import spaCy, build patterns): {t_setup:.2f} s")
+            print(f"spaCy oracle one-off set-up (import spaCy, build patterns): {t_setup:.2f} s")
         for engine in engines:
             print(f"identifiers masked ({engine}): {len(deid[engine][1]):,}")
         print(f"rows excluded: {int(cleaned['exclude'].sum()):,}")
         if len(engines) == 2:
-            (a_out, a_audit), (b_out, b_audit) = deid["regex"], deid["spacy"]
+            (a_out, a_audit), (b_out, b_audit) = deid["library"], deid["oracle"]
             k = len(b_out)
             a_text, b_text = a_out["text"].head(k).fillna(""), b_out["text"].fillna("")
             differ = int((a_text != b_text).sum())
@@ -246,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
                 .equals(b_audit[b_audit["response_id"].notna()].reset_index(drop=True))
             )
             print(
-                f"engines agree on {k:,} responses: masked text "
+                f"library and oracle agree on {k:,} responses: masked text "
                 f"{'identical' if differ == 0 else f'differs in {differ:,}'}; "
                 f"audit {'identical' if same_audit else 'differs'}"
             )
@@ -257,17 +336,19 @@ def main(argv: list[str] | None = None) -> None:
             ]
             for engine in engines:
                 table = cleaned.head(n_deid[engine])
-                peak = traced_peak(deidentify, table, names, orgs, salt="benchmark", engine=engine)
+                peak = traced_peak(calls[engine], table, names, orgs, salt="benchmark")
                 peaks.append(f"deidentify[{engine}] {peak:.0f}")
             print("peak traced memory (MiB): " + ", ".join(peaks))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of the process: {rss:.0f} MiB")
-        if "regex" in engines:
-            target = n / (t_clean + t_deid["regex"])
-            print(
-                f"clean + deidentify (regex): {target:,.0f} responses/s "
-                f"({'meets' if target >= 10_000 else 'BELOW'} the 10,000/s target)"
-            )
+        if args.scaling_n:
+            scaling(args.scaling_n)
+            pseudonym_numbering()
+        target = n / (t_clean + t_deid["library"])
+        print(
+            f"clean + deidentify: {target:,.0f} responses/s "
+            f"({'meets' if target >= 10_000 else 'BELOW'} the 10,000/s target)"
+        )
 
 
 if __name__ == "__main__":

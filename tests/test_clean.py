@@ -19,12 +19,12 @@ from thematic.clean import (
     clean_responses,
     clean_text,
     is_non_answer,
-    load_pipeline,
+    make_segmenter,
     segment,
 )
 from thematic.errors import InputError
 from thematic.ingest import read_export
-from thematic.schemas import validate
+from thematic.schemas import conform
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 
@@ -44,7 +44,7 @@ def _table(rows: list[tuple[str | None, str | None]], question: str = "q1") -> p
             "text": pd.array([t for _, t in rows], dtype="str"),
         }
     )
-    return validate(df, "responses")
+    return conform(df, "responses")
 
 
 # --------------------------------------------------------------------------- clean_text
@@ -155,7 +155,7 @@ def test_non_answers_are_configurable():
 
 
 def test_clean_responses_on_a_qualtrics_export():
-    df = read_export(EXPORTS / "qualtrics-3row.csv")
+    df, _ = read_export(EXPORTS / "qualtrics-3row.csv")
     cleaned, audit = clean_responses(df)
     assert len(cleaned) == len(df)  # every row kept
     assert cleaned["text_raw"].equals(df["text_raw"])  # raw text untouched
@@ -178,7 +178,7 @@ def test_clean_responses_on_a_qualtrics_export():
 
 
 def test_unfinished_can_be_kept():
-    df = read_export(EXPORTS / "qualtrics-3row.csv")
+    df, _ = read_export(EXPORTS / "qualtrics-3row.csv")
     cleaned, _ = clean_responses(df, exclude_unfinished=False)
     unfinished = cleaned.loc[cleaned["flag_unfinished"]]
     assert not unfinished["exclude_reason"].fillna("").str.contains("unfinished").any()
@@ -186,7 +186,7 @@ def test_unfinished_can_be_kept():
 
 
 def test_audit_has_kinds_and_counts_not_text():
-    df = read_export(EXPORTS / "mojibake.csv")
+    df, _ = read_export(EXPORTS / "mojibake.csv")
     cleaned, audit = clean_responses(df)
     assert (
         cleaned["text"].tolist()[0]
@@ -248,14 +248,14 @@ def test_whole_submission_duplicate():
             rows.append(
                 {"response_id": f"{rid}:{q}", "respondent_id": rid, "question": q, "text": t}
             )
-    df = validate(pd.DataFrame(rows).astype("str"), "responses")
+    df = conform(pd.DataFrame(rows).astype("str"), "responses")
     cleaned, _ = clean_responses(df)
     assert cleaned.loc[cleaned["respondent_id"] == "b", "flag_duplicate"].all()
     assert not cleaned.loc[cleaned["respondent_id"] == "a", "flag_duplicate"].any()
 
 
 def test_clean_responses_is_idempotent():
-    df = read_export(EXPORTS / "qualtrics-3row.csv")
+    df, _ = read_export(EXPORTS / "qualtrics-3row.csv")
     once, _ = clean_responses(df)
     twice, audit2 = clean_responses(once)
     pd.testing.assert_frame_equal(once, twice)
@@ -300,7 +300,7 @@ def test_segment_offsets_and_lemmas():
     assert seg["segment_id"].tolist() == [f"r1:q1#s{i}" for i in range(1, len(seg) + 1)]
     assert len(seg) == 3 and seg["text"].iloc[1] == "The caucuses were helpful!"
     assert "caucus" in seg["lemma"].iloc[1].split() and "be" in seg["lemma"].iloc[1].split()
-    validate(seg, "segments")
+    conform(seg, "segments")
 
 
 _SENTENCES = st.lists(
@@ -342,7 +342,7 @@ def test_segment_long_text():
     assert len(seg) == 25_000 and seg["end"].iloc[-1] == len(cleaned["text"].iloc[0])
 
 
-def test_load_pipeline_auto_uses_a_trained_pipeline_if_installed(monkeypatch):
+def test_make_segmenter_auto_uses_a_trained_pipeline_if_installed(monkeypatch):
     import spacy
 
     calls = []
@@ -350,26 +350,147 @@ def test_load_pipeline_auto_uses_a_trained_pipeline_if_installed(monkeypatch):
     fake.add_pipe("sentencizer")
     monkeypatch.setattr(spacy.util, "is_package", lambda name: name == "en_core_web_sm")
     monkeypatch.setattr(spacy, "load", lambda name, **kw: calls.append(name) or fake)
-    load_pipeline.cache_clear()
+    make_segmenter.cache_clear()
     try:
-        assert load_pipeline("auto") is fake
+        assert make_segmenter("auto") is fake
         assert calls == ["en_core_web_sm"]
     finally:
-        load_pipeline.cache_clear()
+        make_segmenter.cache_clear()
 
 
-def test_load_pipeline_auto_falls_back_to_blank(monkeypatch):
+def test_make_segmenter_auto_falls_back_to_blank(monkeypatch):
     import spacy
 
     monkeypatch.setattr(spacy.util, "is_package", lambda name: False)
-    load_pipeline.cache_clear()
+    make_segmenter.cache_clear()
     try:
-        nlp = load_pipeline("auto")
+        nlp = make_segmenter("auto")
         assert nlp.pipe_names == ["sentencizer", "lemmatizer"]
     finally:
-        load_pipeline.cache_clear()
+        make_segmenter.cache_clear()
 
 
-def test_load_pipeline_unknown_model():
+def test_make_segmenter_unknown_model():
     with pytest.raises(InputError, match="not installed"):
-        load_pipeline("xx_no_such_pipeline")
+        make_segmenter("xx_no_such_pipeline")
+
+
+# --------------------------------------------------------------------------- fast segment
+
+
+def _segment_oracle(df):
+    """The spaCy implementation ``segment`` had before the cached fast path (the oracle)."""
+    from thematic.clean import make_segmenter
+
+    nlp = make_segmenter("blank")
+    rows = df.loc[~df["exclude"].astype(bool)] if "exclude" in df.columns else df
+    rows = rows.loc[rows["text"].notna()]
+    out = []
+    for rid, text, doc in zip(rows["response_id"], rows["text"], nlp.pipe(list(rows["text"])),
+                              strict=True):
+        pos = 0
+        for sent in doc.sents:
+            toks = [t for t in sent if not t.is_space]
+            if not toks:
+                continue
+            pos += 1
+            start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
+            lemma = " ".join(t.lemma_.lower() if t.lemma_ else t.lower_
+                             for t in toks if not t.is_punct)
+            out.append((rid, f"{rid}#s{pos}", pos, start, end, text[start:end], lemma,
+                        len(toks)))
+    return out
+
+
+def _as_tuples(seg):
+    return list(seg[["response_id", "segment_id", "position", "start", "end", "text", "lemma",
+                     "n_tokens"]].itertuples(index=False, name=None))
+
+
+HARD_TEXTS = [
+    "Dr. Smith said hi. Then left!", "e.g. this.  And that?!", "Wait... what?",
+    "“Quoted.” Next one.", "(Aside.) Then more", "Line one.\nLine two\n\nPara.",
+    "  leading and trailing  ", "Tabs\there.\tNew", "U.S.A. is big. Ok.", ": ) smile :) ok.",
+    "Mr.Smith went.Home", "3.5 percent. 4 p.m. today.", "No-stop text", "...", "!!", "a",
+    "Numbers 1. 2. 3.", "Email me at a.b@example.org. Thanks", "It\u2019s fine.\u00a0Really.",
+    "Emoji 😀. Next.", "don't can't won't. Y'all.", "\u2028sep\u2029para. x", "end.\r\nCRLF",
+]
+
+
+def test_segment_matches_spacy_on_fixtures_and_hard_cases():
+    from thematic.clean import segment
+
+    texts = HARD_TEXTS + [str(t) for t in _fixture_texts()]
+    df = conform(pd.DataFrame({
+        "response_id": [f"r{i}" for i in range(len(texts))],
+        "respondent_id": [f"r{i}" for i in range(len(texts))],
+        "question": "q", "text": texts}).astype("str"), "responses")
+    assert _as_tuples(segment(df)) == _segment_oracle(df)
+
+
+def _fixture_texts():
+    from pathlib import Path
+
+    from thematic.ingest import read_export
+
+    out = []
+    for p in sorted((Path(__file__).parent / "data").rglob("*.csv"))[:40]:
+        try:
+            df, _ = read_export(p)
+        except Exception:  # noqa: BLE001 - fixtures of refused inputs
+            continue
+        out += [t for t in df["text"].dropna().tolist()]
+    assert out, "no fixture texts found"
+    return out
+
+
+def test_segment_matches_spacy_on_synthetic_responses():
+    """30,000 synthetic responses here (100,000 in benchmarks/bench_scale_ingest.py --check)."""
+    import random
+
+    from thematic.clean import segment
+
+    rng = random.Random(7)
+    words = ["care", "Dr.", "e.g.", "team", "didn't", "(really)", "3.5", "U.K.", "said:",
+             "“yes”", "—", "well...", "ok!", "why?", "NHS", "it’s", "a.m.", "x", "etc."]
+    ends = [".", "!", "?", "", "...", ".)", ".\u201d", "?!"]
+    texts = []
+    for _ in range(30_000):
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            parts.append(" ".join(rng.choice(words) for _ in range(rng.randint(1, 8)))
+                         + rng.choice(ends))
+        sep = rng.choice([" ", "  ", "\n", " \n", "\n\n"])
+        texts.append(sep.join(parts))
+    df = conform(pd.DataFrame({
+        "response_id": [f"r{i}" for i in range(len(texts))],
+        "respondent_id": [f"r{i}" for i in range(len(texts))],
+        "question": "q", "text": texts}).astype("str"), "responses")
+    assert _as_tuples(segment(df)) == _segment_oracle(df)
+
+
+def test_duplicate_index_in_blocks_equals_whole_table():
+    from thematic.clean import (
+        DuplicateIndex,
+        _clean_part,
+        _non_answer_keys,
+    )
+
+    long = "this is a long answer with more than eight words in it"
+    df = conform(pd.DataFrame({
+        "response_id": [f"r{i}:q" for i in range(8)],
+        "respondent_id": ["a", "a", "b", "c", "c", "d", "e", "f"],
+        "question": "q",
+        "text": [long, long, long, "first", "second", long.upper(), "short", "later"],
+    }).astype("str"), "responses")
+    whole = DuplicateIndex()
+    whole.add(_clean_part(df, _non_answer_keys(None)))
+    blocks = DuplicateIndex()
+    for lo in range(0, 8, 3):
+        blocks.add(_clean_part(df.iloc[lo:lo + 3], _non_answer_keys(None), row_offset=lo,
+                               digest=True))
+    assert whole.flags() == blocks.flags()
+    dup, resub, _ = whole.flags()
+    assert dup[1] and dup[2] and dup[5] and not dup[0]  # same/other respondent, long
+    assert resub[3] and not resub[4]  # c answered again: the last answer is kept
+    assert not any(dup[6:]) and not resub[0]

@@ -157,20 +157,17 @@ def test_unfinished_included_on_request(tmp_path, capsys):
     assert not db.loc[unfinished, "exclude_reason"].fillna("").str.contains("unfinished").any()
 
 
-def test_engine_option(tmp_path, capsys, monkeypatch):
-    import thematic.cli.clean as clean_cli
+def test_output_agrees_with_the_spacy_oracle(tmp_path, capsys, monkeypatch):
+    """The library's matching and the spaCy oracle (tests/_spacy_oracle.py) write the same files."""
+    import _spacy_oracle
+    import thematic.deidentify as deid
 
     monkeypatch.setenv("THEMATIC_SALT", "test-salt")
-    used: list[str] = []
-    real = clean_cli.deidentify
-
-    def spy(*args, **kwargs):
-        used.append(kwargs["engine"])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(clean_cli, "deidentify", spy)
     outputs = {}
-    for engine in ("regex", "spacy"):
+    for engine in ("library", "oracle"):
+        if engine == "oracle":
+            monkeypatch.setattr(deid, "Deidentifier", _spacy_oracle.SpacyDeidentifier)
+        deid._cached_deidentifier.cache_clear()
         out, audit = tmp_path / f"{engine}.csv", tmp_path / f"{engine}-audit.csv"
         code, stdout, err = _run(
             capsys,
@@ -180,13 +177,16 @@ def test_engine_option(tmp_path, capsys, monkeypatch):
             "--organisations", EXAMPLES / "synthetic-organisations.txt",
             "--audit", audit,
             "--pseudonyms",
-            "--engine", engine,
         )  # fmt: skip
         assert code == 0, err
         assert "masked: 10 identifiers" in stdout
         outputs[engine] = (out.read_bytes(), audit.read_bytes())
-    assert used == ["regex", "spacy"]
-    assert outputs["spacy"] == outputs["regex"]  # the engines agree on the example export
-    code, _, err = _run(capsys, EXPORTS / "plain.csv", "-o", tmp_path / "x.csv", "--engine", "ner")
-    assert code == 2 and "'regex'" in err and "'spacy'" in err
+        assert isinstance(deid._cached_deidentifier((), (), True),
+                          _spacy_oracle.SpacyDeidentifier) == (engine == "oracle")
+    deid._cached_deidentifier.cache_clear()
+    assert outputs["oracle"] == outputs["library"]
+    # the library has one engine: the old option is a usage error
+    code, _, err = _run(capsys, EXPORTS / "plain.csv", "-o", tmp_path / "x.csv",
+                        "--engine", "spacy")
+    assert code == 2 and "--engine" in err
     assert not (tmp_path / "x.csv").exists()

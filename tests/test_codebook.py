@@ -21,12 +21,12 @@ from thematic.codebook import (
     diff_codebooks,
     dump_codebook,
     list_versions,
-    load_codebook,
-    load_version,
-    save_codebook,
-    save_version,
+    read_codebook,
+    read_version,
+    write_codebook,
+    write_version,
 )
-from thematic.coding import load_codings, load_responses
+from thematic.coding import read_codings, read_responses
 from thematic.errors import InputError, ValidationError
 from thematic.sources import extract_quotes, read_source
 
@@ -49,12 +49,12 @@ def quotes():
 
 @pytest.fixture(scope="module")
 def corpus_cb() -> Codebook:
-    return load_codebook(CORPUS_CODEBOOK)
+    return read_codebook(CORPUS_CODEBOOK)
 
 
 @pytest.fixture()
 def small() -> Codebook:
-    return load_codebook(DATA / "codebook_small.yaml")
+    return read_codebook(DATA / "codebook_small.yaml")
 
 
 # --------------------------------------------------------------------------- published map
@@ -107,7 +107,7 @@ def test_corpus_has_no_invented_codes_or_theme_relations(corpus_cb):
 def test_corpus_codebook_byte_identical_round_trip(tmp_path, corpus_cb):
     text = CORPUS_CODEBOOK.read_text(encoding="utf-8")
     assert dump_codebook(corpus_cb) == text
-    out = save_codebook(corpus_cb, tmp_path / "cb.yaml")
+    out = write_codebook(corpus_cb, tmp_path / "cb.yaml")
     assert out.read_bytes() == CORPUS_CODEBOOK.read_bytes()
 
 
@@ -162,7 +162,7 @@ def test_fixture_round_trips_through_dict(small):
 def test_load_lists_every_problem_in_one_error():
     path = DATA / "codebook_bad.yaml"
     with pytest.raises(ValidationError) as exc:
-        load_codebook(path)
+        read_codebook(path)
     kinds = sorted(p.kind for p in exc.value.problems)
     assert kinds == sorted(["bad_status", "unknown_key", "missing", "bad_status", "missing",
                             "duplicate_id", "unknown_relation_end"])
@@ -177,22 +177,22 @@ def test_invalid_yaml_names_the_line(tmp_path):
     p = tmp_path / "cb.yaml"
     p.write_text("version: 1\nsections:\n  - id: [unclosed\n", encoding="utf-8")
     with pytest.raises(InputError) as exc:
-        load_codebook(p)
+        read_codebook(p)
     assert exc.value.row is not None and str(p) in str(exc.value)
 
 
 def test_missing_file():
     with pytest.raises(InputError, match="not found"):
-        load_codebook(DATA / "nope.yaml")
+        read_codebook(DATA / "nope.yaml")
 
 
 def test_save_refuses_an_invalid_codebook_and_keeps_the_old_file(tmp_path, small):
     target = tmp_path / "cb.yaml"
-    save_codebook(small, target)
+    write_codebook(small, target)
     before = target.read_bytes()
     small.sections[1].themes[0].id = "A-T1"  # duplicate id
     with pytest.raises(ValidationError, match="A-T1"):
-        save_codebook(small, target)
+        write_codebook(small, target)
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cb.yaml"]
 
@@ -227,20 +227,20 @@ def test_any_text_round_trips_byte_identically(name, definition, note):
 def test_versions_are_kept_and_listed_in_date_order(tmp_path, small):
     later = codebook_from_dict(codebook_to_dict(small))
     later.status, later.version, later.date = "reviewed", "0.2", "2024-06-01"
-    save_version(later, tmp_path, "b reviewed")
-    save_version(small, tmp_path, "a candidate")
+    write_version(later, tmp_path, "b reviewed")
+    write_version(small, tmp_path, "a candidate")
     df = list_versions(tmp_path)
     assert list(df["label"]) == ["a-candidate", "b-reviewed"]
     assert list(df["status"]) == ["candidate", "reviewed"]
     assert list(df["n_themes"]) == [4, 4] and list(df["n_codes"]) == [2, 2]
-    assert load_version(tmp_path, "b reviewed") == later
+    assert read_version(tmp_path, "b reviewed") == later
 
 
 # --------------------------------------------------------------------------- diff
 
 
 def test_diff_identical_is_empty(corpus_cb):
-    codings = load_codings(ROOT / "corpus" / "coding" / "codings.csv")
+    codings = read_codings(ROOT / "corpus" / "coding" / "codings.csv")
     assert diff_codebooks(corpus_cb, corpus_cb).empty
     assert diff_codebooks(corpus_cb, corpus_cb, codings, codings).empty
 
@@ -264,11 +264,11 @@ def test_diff_structural_changes(small):
 
 
 def test_diff_merge_split_and_moves_from_fixtures():
-    responses = load_responses(DATA / "responses_small.csv")
-    old = load_version(DATA / "versions", "candidate")
-    new = load_version(DATA / "versions", "reviewed")
-    oc = load_codings(DATA / "codings_candidate.csv", responses, old)
-    nc = load_codings(DATA / "codings_reviewed.csv", responses, new)
+    responses = read_responses(DATA / "responses_small.csv")
+    old = read_version(DATA / "versions", "candidate")
+    new = read_version(DATA / "versions", "reviewed")
+    oc = read_codings(DATA / "codings_candidate.csv", responses, old)
+    nc = read_codings(DATA / "codings_reviewed.csv", responses, new)
     df = diff_codebooks(old, new, oc, nc)
     by = {(r.change, r.id): r for r in df.itertuples(index=False)}
     assert by[("renamed", "X-T1")].new == "Connection"
@@ -288,7 +288,7 @@ def test_diff_merge_split_and_moves_from_fixtures():
 
 
 def test_diff_declared_split_without_codings():
-    old = load_version(DATA / "versions", "candidate")
+    old = read_version(DATA / "versions", "candidate")
     new = codebook_from_dict(codebook_to_dict(old))
     new.sections[0].themes.append(Theme("X-T7", "Part of voice", split_from="X-T2"))
     new.sections[0].themes.append(Theme("X-T8", "Other part", split_from="X-T2"))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from thematic.codebook import load_codebook
+from thematic.codebook import read_codebook
 from thematic.coding import (
     AGREEMENT_NOTE,
     Memo,
@@ -19,19 +19,19 @@ from thematic.coding import (
     cooccurrence,
     disagreements,
     illustrative_extracts,
-    load_codings,
-    load_memos,
-    load_responses,
     merge_codings,
     parse_memo,
     published_codings,
+    read_codings,
+    read_memos,
+    read_responses,
     response_summary,
-    save_codings,
     theme_by_group,
     theme_counts,
     validate_codings,
+    write_codings,
 )
-from thematic.errors import ValidationError
+from thematic.errors import InputError, ValidationError
 from thematic.sources import extract_quotes, read_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,17 +47,17 @@ def quotes():
 
 @pytest.fixture(scope="module")
 def corpus():
-    cb = load_codebook(ROOT / "corpus" / "coding" / "codebook.yaml")
-    resp = load_responses(ROOT / "corpus" / "processed" / "responses.csv")
-    cod = load_codings(ROOT / "corpus" / "coding" / "codings.csv")
+    cb = read_codebook(ROOT / "corpus" / "coding" / "codebook.yaml")
+    resp = read_responses(ROOT / "corpus" / "processed" / "responses.csv")
+    cod = read_codings(ROOT / "corpus" / "coding" / "codings.csv")
     return cb, resp, cod
 
 
 @pytest.fixture()
 def small():
-    cb = load_codebook(DATA / "codebook_small.yaml")
-    resp = load_responses(DATA / "responses_small.csv")
-    cod = load_codings(DATA / "codings_small.csv")
+    cb = read_codebook(DATA / "codebook_small.yaml")
+    resp = read_responses(DATA / "responses_small.csv")
+    cod = read_codings(DATA / "codings_small.csv")
     return cb, resp, cod
 
 
@@ -87,7 +87,7 @@ def test_slide_counts_per_theme(corpus):
 
 
 def test_published_codings_rebuild_the_committed_file(corpus, quotes, tmp_path):
-    out = save_codings(published_codings(quotes), tmp_path / "c.csv")
+    out = write_codings(published_codings(quotes), tmp_path / "c.csv")
     assert out.read_bytes() == (ROOT / "corpus" / "coding" / "codings.csv").read_bytes()
 
 
@@ -113,7 +113,7 @@ def test_corpus_codings_validate(corpus):
 
 def test_validate_lists_every_problem_at_once(small):
     cb, resp, _ = small
-    cod = load_codings(DATA / "codings_bad.csv")
+    cod = read_codings(DATA / "codings_bad.csv")
     report = validate_codings(cod, resp, cb, what="codings_bad.csv")
     errors = sorted((p.kind, p.location) for p in report.errors)
     assert errors == sorted([
@@ -130,7 +130,7 @@ def test_validate_lists_every_problem_at_once(small):
     assert warns == [("reanchored", "codings_bad.csv row 4"),
                      ("reanchored", "codings_bad.csv row 6"),
                      ("uncoded_response", "response R6")]
-    fixed = report.codings
+    fixed = report.table
     assert (fixed.loc[2, "start"], fixed.loc[2, "end"]) == (0, 22)
     assert (fixed.loc[4, "start"], fixed.loc[4, "end"]) == (0, 27)
     with pytest.raises(ValidationError) as exc:
@@ -145,7 +145,7 @@ def test_reanchor_picks_the_occurrence_nearest_the_old_offset():
                         "excerpt": ["safe"], "coder": ["a"], "memo": [pd.NA]})
     report = validate_codings(cod, resp, None)
     assert [p.kind for p in report.problems] == ["reanchored"]
-    assert (report.codings.loc[0, "start"], report.codings.loc[0, "end"]) == (16, 20)
+    assert (report.table.loc[0, "start"], report.table.loc[0, "end"]) == (16, 20)
 
 
 def test_missing_excerpt_is_filled(small):
@@ -154,7 +154,7 @@ def test_missing_excerpt_is_filled(small):
     cod.loc[0, "excerpt"] = pd.NA
     report = validate_codings(cod, resp, cb)
     assert report.ok and [p.kind for p in report.warnings][0] == "excerpt_filled"
-    assert report.codings.loc[0, "excerpt"] == "I felt connected to the others in my caucus."
+    assert report.table.loc[0, "excerpt"] == "I felt connected to the others in my caucus."
 
 
 def test_load_codings_bad_offsets_lists_rows(tmp_path):
@@ -162,14 +162,14 @@ def test_load_codings_bad_offsets_lists_rows(tmp_path):
     p.write_text("response_id,code,start,end,excerpt,coder,memo\n"
                  "R1,A,x,3,abc,a,\nR1,A,0,-2,abc,a,\n", encoding="utf-8")
     with pytest.raises(ValidationError) as exc:
-        load_codings(p)
+        read_codings(p)
     assert [p.location.rsplit(" ", 1)[-1] for p in exc.value.problems] == ["2", "3"]
 
 
 def test_load_with_responses_and_codebook_raises_on_errors(small):
     cb, resp, _ = small
     with pytest.raises(ValidationError, match="unknown_code|NOPE"):
-        load_codings(DATA / "codings_bad.csv", resp, cb)
+        read_codings(DATA / "codings_bad.csv", resp, cb)
 
 
 # --------------------------------------------------------------------------- saving
@@ -177,17 +177,17 @@ def test_load_with_responses_and_codebook_raises_on_errors(small):
 
 def test_save_is_sorted_and_deterministic(small, tmp_path):
     _, _, cod = small
-    a = save_codings(cod, tmp_path / "a.csv").read_bytes()
-    b = save_codings(cod.sample(frac=1, random_state=3), tmp_path / "b.csv").read_bytes()
+    a = write_codings(cod, tmp_path / "a.csv").read_bytes()
+    b = write_codings(cod.sample(frac=1, random_state=3), tmp_path / "b.csv").read_bytes()
     assert a == b
-    back = load_codings(tmp_path / "a.csv")
+    back = read_codings(tmp_path / "a.csv")
     assert list(back["response_id"]) == sorted(back["response_id"])
-    assert back.drop(columns=[]).equals(load_codings(tmp_path / "b.csv"))
+    assert back.drop(columns=[]).equals(read_codings(tmp_path / "b.csv"))
 
 
 def test_failing_write_leaves_the_old_file_intact(small, tmp_path, monkeypatch):
     _, _, cod = small
-    target = save_codings(cod, tmp_path / "codings.csv")
+    target = write_codings(cod, tmp_path / "codings.csv")
     before = target.read_bytes()
     real = pd.DataFrame.to_csv
 
@@ -197,7 +197,7 @@ def test_failing_write_leaves_the_old_file_intact(small, tmp_path, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", crash)
     with pytest.raises(OSError, match="disk full"):
-        save_codings(cod.iloc[:3], target)
+        write_codings(cod.iloc[:3], target)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["codings.csv"]
 
@@ -207,7 +207,7 @@ def test_save_refuses_invalid_table(tmp_path, small):
     bad = cod.copy()
     bad.loc[0, "coder"] = pd.NA
     with pytest.raises(ValidationError):
-        save_codings(bad, tmp_path / "x.csv")
+        write_codings(bad, tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -303,7 +303,7 @@ def test_merge_keeps_every_segment_with_provenance(tmp_path):
     merged = merge_codings([a, b])
     key = ["response_id", "code", "start", "end", "coder"]
     for f in (a, b):
-        for r in load_codings(f)[key].itertuples(index=False):
+        for r in read_codings(f)[key].itertuples(index=False):
             assert (merged[key] == pd.Series(r._asdict())).all(axis=1).any(), r
     assert len(merged) == 12
     assert set(merged["source"]) == {"coder_a.csv", "coder_b.csv"}
@@ -315,7 +315,7 @@ def test_merge_keeps_every_segment_with_provenance(tmp_path):
 
 
 def test_merge_fills_coder_names():
-    df = load_codings(DATA / "coder_a.csv").drop(columns="coder")
+    df = read_codings(DATA / "coder_a.csv").drop(columns="coder")
     merged = merge_codings([df], coders=["zoe"])
     assert set(merged["coder"]) == {"zoe"} and set(merged["source"]) == {"input 1"}
 
@@ -335,7 +335,7 @@ def test_disagreement_table():
 
 
 def test_agreement_matches_krippendorff_and_carries_the_note():
-    cb = load_codebook(DATA / "codebook_small.yaml")
+    cb = read_codebook(DATA / "codebook_small.yaml")
     merged = merge_codings([DATA / "coder_a.csv", DATA / "coder_b.csv"])
     res = coder_agreement(merged, cb)
     assert res.note == AGREEMENT_NOTE and "does not treat agreement" in res.note
@@ -356,7 +356,7 @@ def test_agreement_matches_krippendorff_and_carries_the_note():
 
 
 def test_agreement_perfect_and_undefined():
-    a = load_codings(DATA / "coder_a.csv")
+    a = read_codings(DATA / "coder_a.csv")
     same = merge_codings([a, a.assign(coder="ben")])
     assert coder_agreement(same).alpha == pytest.approx(1.0)
     one = coder_agreement(a)
@@ -364,12 +364,23 @@ def test_agreement_perfect_and_undefined():
     assert "undefined" in str(one)
 
 
+def test_bad_options_raise_input_error_naming_option_and_choices():
+    cb = read_codebook(DATA / "codebook_small.yaml")
+    a = read_codings(DATA / "coder_a.csv")
+    with pytest.raises(InputError, match="level must be one of 'code', 'theme', not 'topic'"):
+        coder_agreement(a, cb, level="topic")
+    with pytest.raises(InputError, match="level='theme' needs the codebook"):
+        coder_agreement(a, level="theme")
+    with pytest.raises(InputError, match="coders must give one name .* 1 name.* 2 source"):
+        merge_codings([a, a], coders=["ana"])
+
+
 # --------------------------------------------------------------------------- memos
 
 
 def test_corpus_memos_are_valid_and_about_known_ids(corpus):
     cb, _, _ = corpus
-    memos = load_memos(ROOT / "corpus" / "memos")
+    memos = read_memos(ROOT / "corpus" / "memos")
     assert 1 <= len(memos) <= 2
     for m in memos:
         assert set(m.about) <= cb.ids()

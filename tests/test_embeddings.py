@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -307,7 +309,7 @@ def test_tfidf_backend_and_topic_model_work_without_torch():
         "from thematic.topics import TopicModel\n"
         f"texts = pd.read_csv({str(DATA / 'responses.csv')!r})['text'].tolist()\n"
         "e = embed(texts, backend='tfidf')\n"
-        "print(e.backend, len(set(TopicModel(3).fit(texts, e).labels_)))\n"
+        "print(e.backend, len(set(TopicModel(3).fit(texts, embeddings=e).labels_)))\n"
         "try:\n"
         "    embed(texts[:2], cache_dir=None)\n"
         "except Exception as exc:\n"
@@ -324,3 +326,170 @@ def test_weights_copy_is_hashed_not_trusted_by_name(tmp_path):
     shutil.copytree(E.packaged_model_path(), copy)
     emb = E.SentenceEmbedder(copy, sha256=E.DEFAULT_MODEL_SHA256, cache_dir=None).fit()
     assert emb.weights_sha256_ == E.DEFAULT_MODEL_SHA256 and emb.model_id_ == "copy"
+
+
+# --------------------------------------------------------------------------- device
+
+
+def test_select_device_prefers_cuda_then_mps(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert E.select_device() == "cpu" and E.select_device("auto") == "cpu"
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert E.select_device() == "mps"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert E.select_device() == "cuda"
+    assert E.select_device("cpu") == "cpu" and E.select_device("cuda:1") == "cuda:1"
+
+
+def test_gpu_is_used_without_code_changes_and_recorded(tmp_path, monkeypatch, texts):
+    # no GPU here: pretend torch sees one and check that the model is put on it, that the
+    # result says so, and that a cached re-run reports the device that computed the vectors
+    import sentence_transformers
+    import torch
+
+    placed = []
+
+    class FakeModel:
+        def __init__(self, path, device, local_files_only):
+            placed.append(device)
+
+        def encode(self, batch, **kw):
+            return np.stack([np.full(4, (len(t) % 7) + 1.0, dtype=np.float32) / 2.0
+                             for t in batch])
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(sentence_transformers, "SentenceTransformer", FakeModel)
+    monkeypatch.setattr(E, "_model_memo", {})
+    monkeypatch.setattr(E, "_deterministic_torch", lambda n: contextlib.nullcontext())
+    emb = E.embed(texts[:5], cache_dir=tmp_path)
+    assert placed == ["cuda"] and emb.device == "cuda"
+    again = E.embed(texts[:5], cache_dir=tmp_path)  # from the cache
+    assert again.n_cached == 5 and again.device == "cuda" and placed == ["cuda"]
+    cpu = E.embed(texts[:5], cache_dir=None, backend="sentence-transformers")
+    assert cpu.device == "cuda"  # torch "sees" a GPU: auto picks it
+    explicit = E.SentenceEmbedder(cache_dir=None, device="cpu").fit()
+    explicit.transform(texts[:2])
+    assert explicit.device_ == "cpu" and placed[-1] == "cpu"
+
+
+def test_default_device_on_this_machine_is_recorded(texts):
+    emb = E.embed(texts[:3], cache_dir=None)
+    assert emb.device == E.select_device() == "cpu"
+    assert E.embed(texts[:3], backend="tfidf").device == "cpu"
+
+
+# --------------------------------------------------------------------------- static backend
+
+
+# Distilling reads every vocabulary token through MiniLM once (about a minute on 4 free
+# cores, several under load), whatever the PCA size: the tests below distil twice in all,
+# once into the module's cache (reused by every test) and once more to show that an
+# independent distillation gives the same bytes. Both use the default settings, which are
+# what users get and what the topic check is tested with.
+
+
+@pytest.fixture(scope="module")
+def distilled(tmp_path_factory):
+    """One distillation with the default settings, cached in a module-wide cache."""
+    cache = tmp_path_factory.mktemp("static-cache")
+    est = E.StaticEmbedder(cache_dir=cache).fit()
+    assert est.distilled_
+    return est, cache
+
+
+@pytest.mark.slow
+def test_static_distillation_is_deterministic_cached_and_labelled(distilled, tmp_path, texts):
+    a, cache = distilled
+    # an independent distillation (separate cache) gives byte-identical weights
+    b = E.StaticEmbedder(cache_dir=tmp_path / "b").fit()
+    assert b.distilled_ and b.model_dir_ != a.model_dir_
+    assert a.weights_sha256_ == b.weights_sha256_
+    assert (a.model_dir_ / "model.safetensors").read_bytes() == \
+        (b.model_dir_ / "model.safetensors").read_bytes()
+    va, vb = a.transform(texts), b.transform(texts)
+    np.testing.assert_array_equal(va, vb)
+    assert va.shape == (len(texts), E.STATIC_PCA_DIMS) and va.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(va, axis=1), 1.0, rtol=1e-5)
+    # cached with its SHA-256 and the settings beside it
+    meta = json.loads((a.model_dir_ / "distillation.json").read_text(encoding="utf-8"))
+    assert meta["sha256"] == a.weights_sha256_ == E.file_sha256(a.model_dir_ / "model.safetensors")
+    assert meta["pca_dims"] == E.STATIC_PCA_DIMS
+    assert meta["source_sha256"] == E.DEFAULT_MODEL_SHA256
+    assert meta["source_model"] == "all-MiniLM-L6-v2" and meta["model2vec"] != "not installed"
+    assert a.model_dir_.parent == cache / "embeddings" / "static"
+    # labelled with its settings and its own hash (not the source model's)
+    assert a.backend_ == "static:model2vec-all-MiniLM-L6-v2-pca256" and a.device_ == "cpu"
+    assert a.weights_sha256_ != E.DEFAULT_MODEL_SHA256 and len(a.weights_sha256_) == 64
+
+
+@pytest.mark.slow
+def test_static_model_is_read_from_the_cache_and_a_damaged_copy_replaced(
+        distilled, tmp_path, monkeypatch):
+    a, cache = distilled
+    # a second fit reads the cached model: no distillation
+    calls = []
+
+    def no_distilling(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("distilled again")
+
+    monkeypatch.setattr(E, "_distill_static", no_distilling)
+    c = E.StaticEmbedder(cache_dir=cache).fit()
+    assert not c.distilled_ and c.weights_sha256_ == a.weights_sha256_ and not calls
+    # a damaged cached copy is detected by its hash and distilled again; the
+    # distillation itself is proven deterministic above, so here it is stood in for by a
+    # copy of the good model (the code path that finds, replaces and checks it is real)
+    copy = tmp_path / "embeddings" / "static" / a.model_dir_.name
+    shutil.copytree(a.model_dir_, copy)
+    weights = copy / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"damaged!")
+
+    def stand_in(source, target, settings, threads, progress):
+        calls.append(settings)
+        assert settings == a.settings_
+        shutil.copytree(a.model_dir_, target)
+        (target / "distillation.json").unlink()  # written afresh by the caller
+
+    monkeypatch.setattr(E, "_distill_static", stand_in)
+    d = E.StaticEmbedder(cache_dir=tmp_path).fit()
+    assert len(calls) == 1 and d.distilled_ and d.model_dir_ == copy
+    assert d.weights_sha256_ == a.weights_sha256_ == E.file_sha256(weights)
+    meta = json.loads((copy / "distillation.json").read_text(encoding="utf-8"))
+    assert meta["sha256"] == a.weights_sha256_
+
+
+@pytest.mark.slow
+def test_static_backend_offline_and_in_topic_check(distilled, monkeypatch):
+    from thematic.compare import topic_check
+
+    _, cache = distilled
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(E, "_distill_static", lambda *a, **k: pytest.fail("distilled again"))
+    responses = pd.read_csv(DATA / "responses.csv")
+    codings = pd.read_csv(DATA / "codings.csv")
+    themes = pd.read_csv(DATA / "themes.csv")
+    res = topic_check(responses, codings, themes, backend="static", n_seeds=2,
+                      n_permutations=50, cache_dir=cache)
+    d = res.to_dict()
+    assert d["backend"] == "static:model2vec-all-MiniLM-L6-v2-pca256"
+    assert d["device"] == "cpu" and len(d["model_sha256"]) == 64
+    settings = d["params"]["static_distillation"]
+    assert settings["pca_dims"] == 256 and settings["source_sha256"] == E.DEFAULT_MODEL_SHA256
+    assert res.statistic("adjusted_rand") > 0.5  # the planted themes, as with MiniLM
+
+
+def test_static_backend_names_and_bad_settings():
+    assert isinstance(E.make_embedder("static", cache_dir=None), E.StaticEmbedder)
+    assert isinstance(E.make_embedder("model2vec", cache_dir=None), E.StaticEmbedder)
+    with pytest.raises(InputError, match="pca_dims"):
+        E.StaticEmbedder(pca_dims=1, cache_dir=None).fit()
+    with pytest.raises(InputError, match="sif_coefficient"):
+        E.StaticEmbedder(sif_coefficient=2.0, cache_dir=None).fit()
+    with pytest.raises(InputError, match="unknown embedding backend"):
+        E.make_embedder("word2vec")

@@ -18,13 +18,31 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from thematic import figures as F
-from thematic.codebook import Code, Codebook, Relation, Section, Theme, load_codebook
-from thematic.coding import load_codings, load_responses, theme_by_group
+from thematic.codebook import Code, Codebook, Relation, Section, Theme, read_codebook
+from thematic.coding import read_codings, read_responses, theme_by_group
 from thematic.errors import InputError
+from thematic.settings import StudySettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "figures"
 SVG = "{http://www.w3.org/2000/svg}"
+
+STUDY = DATA / "synthetic_study"
+PUBLISHED = StudySettings(
+    title="Evaluation of the Anti-Racism Community of Practice", group_label="caucus",
+    groups=("Racially Minoritised Caucus", "White Caucus"), unit="extract", published=True,
+    attribution="{group} Member", coder="published",
+    context_figures=("wres_indicators", "talking_therapies_recovery"))
+STAFF = StudySettings(title="Synthetic staff survey", group_column="staff_group",
+                      group_label="staff group", groups=("Senior leadership", "Nursing"))
+#: the seven staff groups of the synthetic study, as its responses.csv spells them
+STAFF_GROUPS = ["Nursing", "Medical and dental staff including trainees",
+                "Administrative and clerical", "Allied health professionals",
+                "Estates and facilities", "Healthcare support workers", "Senior leadership"]
+#: which top-level theme each code of the synthetic codebook counts for (read off its YAML)
+STAFF_THEME_OF = {"WL-T1": "WL-T1", "c-overtime": "WL-T1", "WL-T2": "WL-T2",
+                  "T-VOICE": "T-VOICE", "c-ignored": "T-VOICE", "T-BELONG": "T-BELONG",
+                  "c-parking": None, "c-canteen": None}
 
 SECTION_NAMES = ["Racially Minoritised Caucus", "White Caucus", "Facilitators", "Inter-caucus"]
 # theme names as printed on the slides, typed quotation marks included
@@ -39,12 +57,12 @@ THEME_NAMES = [
 
 @pytest.fixture(scope="module")
 def codebook() -> Codebook:
-    return load_codebook(ROOT / "corpus" / "coding" / "codebook.yaml")
+    return read_codebook(ROOT / "corpus" / "coding" / "codebook.yaml")
 
 
 @pytest.fixture(scope="module")
 def synthetic() -> Codebook:
-    return load_codebook(DATA / "synthetic_codebook.yaml")
+    return read_codebook(DATA / "synthetic_codebook.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +78,9 @@ def recovery() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def by_group(codebook) -> pd.DataFrame:
-    responses = load_responses(ROOT / "corpus" / "processed" / "responses.csv")
-    codings = load_codings(ROOT / "corpus" / "coding" / "codings.csv", responses, codebook)
-    return theme_by_group(codings, responses, codebook)
+    responses = read_responses(ROOT / "corpus" / "processed" / "responses.csv")
+    codings = read_codings(ROOT / "corpus" / "coding" / "codings.csv", responses, codebook)
+    return theme_by_group(codings, responses, codebook, groups=PUBLISHED.groups)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -244,8 +262,15 @@ def test_any_codebook_map_has_no_overlapping_labels(cb):
 
 
 def test_empty_codebook_is_an_input_error():
-    with pytest.raises(InputError, match="no sections"):
+    with pytest.raises(InputError, match="no themes to draw yet"):
         F.plot_thematic_map(Codebook(version="x", status="candidate", sections=[]))
+
+
+def test_codes_only_codebook_is_a_clear_input_error():
+    cb = Codebook(version="phase2", status="candidate",
+                  codes_without_theme=[Code("c1", "a code"), Code("c2", "another")])
+    with pytest.raises(InputError, match=r"no themes to draw yet.*2 codes"):
+        F.plot_thematic_map(cb)
 
 
 def test_plots_do_not_touch_pyplot_state(codebook):
@@ -258,7 +283,7 @@ def test_plots_do_not_touch_pyplot_state(codebook):
 
 
 def test_svg_keeps_every_section_and_theme_name_as_text(codebook, tmp_path):
-    svg, png, pdf = F.save_figure(F.plot_thematic_map(codebook), "thematic_map", tmp_path)
+    svg, png, pdf = F.write_figure(F.plot_thematic_map(codebook), "thematic_map", tmp_path)
     assert [p.name for p in (svg, png, pdf)] == ["thematic_map.svg", "thematic_map.png",
                                                  "thematic_map.pdf"]
     labels = _svg_labels(svg)
@@ -276,7 +301,7 @@ def test_svg_keeps_every_section_and_theme_name_as_text(codebook, tmp_path):
 
 
 def test_svg_escapes_ampersand_and_angle_brackets(synthetic, tmp_path):
-    (svg, *_), = [F.save_figure(F.plot_thematic_map(synthetic), "m", tmp_path, formats=["svg"])]
+    (svg, *_), = [F.write_figure(F.plot_thematic_map(synthetic), "m", tmp_path, formats=["svg"])]
     labels = _svg_labels(svg)  # parses: & and < are escaped
     assert labels["S2-T1"] == "'Single quotes' & ampersand"
     assert labels["S1-T1-S2"] == "\u25b8 Another subtheme with <angle> brackets"
@@ -284,7 +309,7 @@ def test_svg_escapes_ampersand_and_angle_brackets(synthetic, tmp_path):
 
 
 def test_png_is_300_dpi(codebook, tmp_path):
-    (png,) = F.save_figure(F.plot_section_map(codebook, "WC"), "wc", tmp_path, formats=["png"])
+    (png,) = F.write_figure(F.plot_section_map(codebook, "WC"), "wc", tmp_path, formats=["png"])
     from PIL import Image
 
     with Image.open(png) as im:
@@ -296,8 +321,8 @@ def test_png_is_300_dpi(codebook, tmp_path):
 def test_save_twice_is_byte_identical(codebook, wres, tmp_path):
     for name, draw in [("thematic_map", lambda: F.plot_thematic_map(codebook)),
                        ("wres_indicators", lambda: F.plot_wres_indicators(wres))]:
-        a = F.save_figure(draw(), name, tmp_path / "a")
-        b = F.save_figure(draw(), name, tmp_path / "b")
+        a = F.write_figure(draw(), name, tmp_path / "a")
+        b = F.write_figure(draw(), name, tmp_path / "b")
         for pa, pb in zip(a, b, strict=True):
             assert pa.read_bytes() == pb.read_bytes(), pa.name
     assert not list((tmp_path / "a").glob("*.tmp")) and not list((tmp_path / "a").glob(".*"))
@@ -306,12 +331,12 @@ def test_save_twice_is_byte_identical(codebook, wres, tmp_path):
 @pytest.mark.parametrize("name", ["", "../x", "a b", "fig.png", ".hidden"])
 def test_save_figure_rejects_bad_names(codebook, tmp_path, name):
     with pytest.raises(InputError):
-        F.save_figure(F.plot_section_map(codebook, "WC"), name, tmp_path)
+        F.write_figure(F.plot_section_map(codebook, "WC"), name, tmp_path)
 
 
 def test_save_figure_rejects_unknown_format(codebook, tmp_path):
     with pytest.raises(InputError, match="format"):
-        F.save_figure(F.plot_section_map(codebook, "WC"), "x", tmp_path, formats=["jpg"])
+        F.write_figure(F.plot_section_map(codebook, "WC"), "x", tmp_path, formats=["jpg"])
 
 
 def test_figure_style_sets_editable_text():
@@ -345,7 +370,7 @@ def test_section_map_names_say_what_they_show(codebook):
 
 
 def test_theme_by_group_bars_are_the_counts(by_group, codebook):
-    fig = F.plot_theme_by_group(by_group, codebook=codebook)
+    fig = F.plot_theme_by_group(by_group, codebook=codebook, settings=PUBLISHED)
     ax = fig.axes[0]
     bars = sorted(int(round(p.get_width())) for p in ax.patches if isinstance(p, Rectangle))
     assert bars == sorted(int(v) for v in by_group["n_extracts"])
@@ -358,11 +383,18 @@ def test_theme_by_group_bars_are_the_counts(by_group, codebook):
 
 
 def test_theme_by_group_bar_colour_follows_the_caucus(by_group, codebook):
-    ax = F.plot_theme_by_group(by_group, codebook=codebook).axes[0]
-    legend = {t.get_text(): h.get_facecolor() for t, h in
+    import matplotlib.colors as mcolors
+
+    ax = F.plot_theme_by_group(by_group, codebook=codebook, settings=PUBLISHED).axes[0]
+    legend = {t.get_text(): mcolors.to_hex(h.get_facecolor()) for t, h in
               zip(ax.get_legend().get_texts(), ax.get_legend().legend_handles, strict=True)}
-    assert set(legend) == {"Racially Minoritised Caucus", "White Caucus"}
+    assert list(legend) == ["Racially Minoritised Caucus", "White Caucus"]  # the study's order
+    # each caucus is drawn in the colour of the map section of the same name
+    map_colours = {mcolors.to_hex(p.get_edgecolor()) for p in F.plot_section_map(
+        codebook, "RMC").findobj() if (getattr(p, "get_gid", lambda: None)() or "") == "hub-RMC"}
+    assert map_colours == {legend["Racially Minoritised Caucus"]}
     assert legend["Racially Minoritised Caucus"] != legend["White Caucus"]
+    assert ax.get_legend().get_title().get_text() == "Caucus of the respondent:"
 
 
 def test_theme_by_group_rejects_bad_tables(by_group):
@@ -445,8 +477,8 @@ def test_recovery_plots_both_rates_for_every_group(recovery):
 def test_read_context_tables_gives_the_same_figures(wres, recovery, tmp_path):
     w, r = F.read_context_tables(ROOT)
     assert w["year"].dtype == "int64" and r["value"].dtype == "float64"
-    a = F.save_figure(F.plot_wres_indicators(w), "a", tmp_path, formats=["svg"])[0]
-    b = F.save_figure(F.plot_wres_indicators(wres), "b", tmp_path, formats=["svg"])[0]
+    a = F.write_figure(F.plot_wres_indicators(w), "a", tmp_path, formats=["svg"])[0]
+    b = F.write_figure(F.plot_wres_indicators(wres), "b", tmp_path, formats=["svg"])[0]
     assert a.read_bytes() == b.read_bytes()
     assert len(F.plot_recovery_by_ethnic_group(r).axes) == 2
 
@@ -456,3 +488,275 @@ def test_context_figures_reject_missing_columns(wres, recovery):
         F.plot_wres_indicators(wres.drop(columns="subgroup"))
     with pytest.raises(InputError, match="no rows"):
         F.plot_recovery_by_ethnic_group(recovery.assign(measure="Other"))
+
+
+# ----------------------------------------------------------------------------- any study
+
+_LONG_GROUPS = [
+    "Nursing", "Medical and dental staff including trainees and locums", "Admin",
+    "Allied health professionals working across community and acute services",
+    "Estates", "Healthcare assistants", "Senior leadership team and board members",
+    "Pharmacy", "Psychology", "Social work", "Students on placement", "Volunteers"]
+
+
+def _group_table(n_groups: int, n_themes: int = 4) -> pd.DataFrame:
+    """A theme x group table: half the themes in a section, half without one."""
+    rows = []
+    for i in range(n_themes):
+        name = ("Feeling unheard when raising concerns about racism with line managers and "
+                f"senior leaders {i}" if i % 2 else f"Theme {i}")
+        for j, g in enumerate(_LONG_GROUPS[:n_groups]):
+            rows.append({"section_id": "S1" if i < n_themes // 2 else pd.NA, "theme_id": f"T{i}",
+                         "theme": name, "group": g, "n_extracts": (3 * i + j) % 6})
+    return pd.DataFrame(rows)
+
+
+def _bar_colours(fig) -> list[str]:
+    import matplotlib.colors as mcolors
+
+    return [mcolors.to_hex(p.get_facecolor()) for p in fig.axes[0].patches
+            if isinstance(p, Rectangle)]
+
+
+@pytest.mark.parametrize("n", range(1, F.MAX_GROUPS + 1))
+def test_group_colours_are_distinct_for_up_to_12_groups(n):
+    colours = F.group_colours(_LONG_GROUPS[:n])
+    assert list(colours) == _LONG_GROUPS[:n]
+    assert len(set(colours.values())) == n
+    if n <= 8:
+        assert set(colours.values()) <= set(F.OKABE_ITO.values())
+
+
+def test_group_colours_refuse_more_than_12_groups():
+    with pytest.raises(InputError, match="13 groups"):
+        F.group_colours([f"g{i}" for i in range(13)])
+
+
+def test_group_named_like_a_section_never_shares_a_colour(codebook):
+    # 8 groups, two named like sections: still 8 different colours
+    groups = ["White Caucus", "Racially Minoritised Caucus", *_LONG_GROUPS[:6]]
+    colours = F.group_colours(groups, codebook)
+    assert len(set(colours.values())) == 8
+
+
+@pytest.mark.parametrize("n_groups", [2, 3, 7, 9, 12])
+def test_theme_by_group_any_number_of_groups(n_groups):
+    settings = StudySettings(title="x", group_label="staff group")
+    fig = F.plot_theme_by_group(_group_table(n_groups), settings=settings)
+    ax = fig.axes[0]
+    leg = ax.get_legend()
+    assert leg.get_title().get_text() == "Staff group of the respondent:"
+    assert "caucus" not in leg.get_title().get_text().lower()
+    shown = [" ".join(t.get_text().split()) for t in leg.get_texts()]
+    assert shown == sorted(_LONG_GROUPS[:n_groups])  # no settings order: alphabetical
+    # one colour per group, never repeated; every bar of a group in its colour
+    handles = [tuple(h.get_facecolor()) for h in leg.legend_handles]
+    assert len(set(handles)) == n_groups
+    assert len(set(_bar_colours(fig))) == n_groups
+    assert_no_overlap(fig)  # includes: every text lies inside the figure
+
+
+def test_theme_by_group_grows_with_themes_and_groups():
+    def height(g, t):
+        return F.plot_theme_by_group(_group_table(g, t)).get_size_inches()[1]
+
+    assert height(2, 4) < height(7, 4) < height(12, 4)
+    assert height(7, 4) < height(7, 10)
+
+
+def test_theme_by_group_follows_the_study_order_and_label():
+    settings = StudySettings(title="x", group_label="team",
+                             groups=("Volunteers", "Admin"))
+    fig = F.plot_theme_by_group(_group_table(12), settings=settings)
+    leg = fig.axes[0].get_legend()
+    shown = [" ".join(t.get_text().split()) for t in leg.get_texts()]
+    assert shown[:2] == ["Volunteers", "Admin"]
+    assert shown[2:] == sorted(set(_LONG_GROUPS) - {"Volunteers", "Admin"})
+    assert leg.get_title().get_text() == "Team of the respondent:"
+    # explicit arguments win over settings
+    leg2 = F.plot_theme_by_group(_group_table(3), settings=settings, group_label="ward",
+                                 groups=["Nursing"]).axes[0].get_legend()
+    assert leg2.get_title().get_text() == "Ward of the respondent:"
+    assert leg2.get_texts()[0].get_text() == "Nursing"
+
+
+def test_theme_by_group_lists_themes_without_section_under_their_own_header():
+    fig = F.plot_theme_by_group(_group_table(3, 4))
+    ticks = [" ".join(t.get_text().split()) for t in fig.axes[0].get_yticklabels()]
+    assert ticks[0] == "S1" and F.UNSECTIONED_LABEL in ticks
+    assert ticks.index(F.UNSECTIONED_LABEL) == 3  # after the section's two themes
+    # no theme has a section: no headers at all
+    table = _group_table(3, 4).assign(section_id=pd.NA)
+    ticks = [t.get_text() for t in F.plot_theme_by_group(table).axes[0].get_yticklabels()]
+    assert len(ticks) == 4 and F.UNSECTIONED_LABEL not in ticks
+
+
+def _codebook_with(n_themes: int, shape: str) -> Codebook:
+    names = ["Working through discomfort together", "Voice",
+             "A much longer theme name about staffing and workload pressures on the ward",
+             "Trust", "\u201cShift in power and accountability\u201d", "Belonging at work"]
+    themes = [Theme(f"T{i}", f"{names[i % len(names)]} {i}",
+                    codes=[Code(f"c{i}", f"code {i}")] if i % 4 == 0 else [])
+              for i in range(n_themes)]
+    if shape == "one_section":
+        return Codebook(version="x", status="candidate",
+                        sections=[Section("S", "The only section", themes=themes)])
+    if shape == "no_section":
+        return Codebook(version="x", status="candidate", themes_without_section=themes)
+    half = n_themes // 2
+    sections = [Section(f"S{j}", f"Section {j}", themes=themes[j:half:3]) for j in range(3)]
+    return Codebook(version="x", status="candidate", sections=sections,
+                    themes_without_section=themes[half:],
+                    codes_without_theme=[Code("loose", "a loose code")])
+
+
+@pytest.mark.parametrize("shape", ["one_section", "no_section", "mixed"])
+@pytest.mark.parametrize("n_themes", [1, 2, 7, 13, 30])
+def test_thematic_map_any_number_of_themes(n_themes, shape, tmp_path):
+    cb = _codebook_with(n_themes, shape)
+    fig = F.plot_thematic_map(cb)
+    assert_no_overlap(fig)
+    (svg,) = F.write_figure(fig, "m", tmp_path, formats=["svg"])
+    labels = _svg_labels(svg)
+    for th in cb.themes():
+        assert labels[th.id] == " ".join(th.name.split())
+    if cb.themes_without_section:
+        assert labels[F.UNSECTIONED] == F.UNSECTIONED_LABEL
+    assert "loose" not in labels  # codes without a theme are not on the map
+
+
+def test_map_graph_themes_without_section_form_a_group_of_their_own():
+    cb = _codebook_with(7, "mixed")
+    g = F.thematic_map_graph(cb)
+    assert g.nodes[F.UNSECTIONED]["virtual"] is True
+    assert not any(g.nodes[s.id]["virtual"] for s in cb.sections)
+    for th in cb.themes_without_section:
+        assert g.nodes[th.id]["parent"] == F.UNSECTIONED and g.nodes[th.id]["section"] is None
+    assert not [b for b in g.neighbors(F.UNSECTIONED) if g.nodes[b]["kind"] == "section"]
+    with pytest.raises(InputError, match="unknown section"):
+        F.plot_section_map(cb, F.UNSECTIONED)
+
+
+# ----------------------------------------------------------------------------- write_figures
+
+
+@pytest.fixture()
+def study():
+    from thematic.clean import analysable
+
+    cb = read_codebook(STUDY / "codebook.yaml")
+    responses = read_responses(STUDY / "responses.csv").rename(columns={"group": "staff_group"})
+    codings = pd.read_csv(STUDY / "codings.csv", dtype={"memo": "string"})
+    return cb, codings, responses, analysable(responses)
+
+
+def _svg_texts(path: Path) -> str:
+    root = ET.parse(path).getroot()
+    return " ".join((t.text or "") for t in root.iter(f"{SVG}text"))
+
+
+def test_write_figures_for_a_study_with_seven_groups(study, tmp_path, monkeypatch):
+    cb, codings, responses, kept = study
+    drawn = {}
+    original = F.plot_theme_by_group
+
+    def spy(table, **kwargs):
+        drawn["table"] = table
+        fig = original(table, **kwargs)
+        drawn["bars"] = sum(int(round(p.get_width())) for p in fig.axes[0].patches
+                            if isinstance(p, Rectangle))
+        return fig
+
+    monkeypatch.setattr(F, "plot_theme_by_group", spy)
+    written = F.write_figures(cb, codings, responses, tmp_path / "figures", settings=STAFF)
+    stems = list(dict.fromkeys(p.stem for p in written))
+    assert stems == ["thematic_map", "section_map_workload_and_time", "theme_by_group"]
+    assert [p.suffix for p in written] == [".svg", ".png", ".pdf"] * 3
+    flat = " ".join(_svg_texts(tmp_path / "figures" / "theme_by_group.svg").split())
+    for g in STAFF_GROUPS:
+        assert all(w in flat for w in g.split()), g  # every group named (long names wrap)
+    assert "Staff group of the respondent:" in flat and F.UNSECTIONED_LABEL in flat
+    assert "Analysable responses coded to the theme" in flat
+    for p in written:
+        if p.suffix == ".svg":
+            t = _svg_texts(p)
+            assert "caucus" not in t.lower() and "as published" not in t and "Member" not in t
+    # counts are of analysable responses only: the excluded rows' codings are not counted
+    group_of = dict(zip(kept["response_id"], kept["staff_group"], strict=True))
+    expected: dict[tuple[str, str], set] = {}
+    for r in codings.itertuples():
+        theme = STAFF_THEME_OF[r.code]
+        if theme and r.response_id in group_of:
+            expected.setdefault((theme, group_of[r.response_id]), set()).add(r.response_id)
+    got = {(r.theme_id, r.group): int(r.n_extracts) for r in drawn["table"].itertuples()
+           if int(r.n_extracts)}
+    assert got == {k: len(v) for k, v in expected.items()}
+    assert drawn["bars"] == sum(len(v) for v in expected.values())
+    assert set(drawn["table"]["group"]) == set(STAFF_GROUPS)
+
+
+def test_write_figures_drops_excluded_rows_even_if_the_caller_did_not(study, tmp_path):
+    cb, codings, responses, kept = study
+    a = F.write_figures(cb, codings, responses, tmp_path / "a", settings=STAFF,
+                        )
+    b = F.write_figures(cb, codings[codings["response_id"].isin(kept["response_id"])], kept,
+                        tmp_path / "b", settings=STAFF)
+    for pa, pb in zip(a, b, strict=True):
+        assert pa.read_bytes() == pb.read_bytes(), pa.name
+
+
+def test_write_figures_without_groups_draws_one_series(study, tmp_path):
+    cb, codings, responses, kept = study
+    settings = StudySettings(title="x", group_column="no_such_column")
+    written = F.write_figures(cb, codings, kept, tmp_path, settings=settings)
+    assert (tmp_path / "theme_by_group.svg") in written
+    assert "of the respondent" not in _svg_texts(tmp_path / "theme_by_group.svg")
+
+
+def test_write_figures_codes_only_codebook_warns_and_draws_no_map(tmp_path):
+    cb = Codebook(version="phase2", status="candidate", codes_without_theme=[Code("c1", "a")])
+    responses = pd.DataFrame({"response_id": ["R1"], "text": ["hello"], "group": ["A"]})
+    codings = pd.DataFrame({"response_id": ["R1"], "code": ["c1"], "start": [0], "end": [5],
+                            "coder": ["me"]})
+    with pytest.warns(UserWarning, match="no themes yet"):
+        written = F.write_figures(cb, codings, responses, tmp_path / "f",
+                                  settings=StudySettings(title="x"))
+    assert written == [] and not (tmp_path / "f").exists()
+
+
+def test_context_figures_are_registered_and_drawn_only_when_declared(study, tmp_path):
+    assert set(F.CONTEXT_FIGURES) == {"wres_indicators", "talking_therapies_recovery"}
+    cb, codings, responses, kept = study
+    # a study declaring a context figure without its table: one error naming the file,
+    # and nothing written
+    settings = STAFF.with_(context_figures=("wres_indicators",))
+    with pytest.raises(InputError, match=r"wres_indicators\.csv"):
+        F.write_figures(cb, codings, kept, tmp_path / "figs", settings=settings,
+                        root=tmp_path)
+    assert not (tmp_path / "figs").exists()
+    with pytest.raises(InputError, match="pass the study root"):
+        F.write_figures(cb, codings, kept, tmp_path / "figs", settings=settings)
+    with pytest.raises(InputError, match="unknown context figure"):
+        F.write_figures(cb, codings, kept, tmp_path / "figs",
+                        settings=STAFF.with_(context_figures=("nope",)), root=tmp_path)
+    # the published study's context figure, from its root, is the plotting function's
+    a = F.write_figure(F.CONTEXT_FIGURES["wres_indicators"](ROOT), "a", tmp_path,
+                      formats=["svg"])[0]
+    w, _ = F.read_context_tables(ROOT)
+    b = F.write_figure(F.plot_wres_indicators(w), "b", tmp_path, formats=["svg"])[0]
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_published_study_figures_are_byte_identical_to_the_committed_ones(codebook, tmp_path):
+    responses = read_responses(ROOT / "corpus" / "processed" / "responses.csv")
+    codings = read_codings(ROOT / "corpus" / "coding" / "codings.csv", responses, codebook)
+    written = F.write_figures(codebook, codings, responses, tmp_path, settings=PUBLISHED,
+                              root=ROOT)
+    stems = list(dict.fromkeys(p.stem for p in written))
+    assert stems == ["thematic_map", "section_map_racially_minoritised_caucus",
+                     "section_map_white_caucus", "section_map_facilitators",
+                     "section_map_inter_caucus", "theme_by_group", "wres_indicators",
+                     "talking_therapies_recovery"]
+    for p in written:
+        if p.suffix == ".svg":
+            assert p.read_bytes() == (ROOT / "figures" / p.name).read_bytes(), p.name

@@ -17,16 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _read_info import read_info
 from thematic.clean import clean_responses
 from thematic.errors import InputError
 from thematic.ingest import (
     identifying_column_names,
-    ingest_audit,
     looks_like_free_text,
     read_export,
     read_exports,
 )
-from thematic.schemas import validate
+from thematic.schemas import conform
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 
@@ -53,8 +53,8 @@ def _expected(values: list[str]) -> list[str | None]:
 
 @pytest.mark.parametrize("name", ["qualtrics-3row.csv", "qualtrics-3row.xlsx"])
 def test_qualtrics_three_header_rows(name):
-    df = read_export(EXPORTS / name)
-    info = df.attrs["thematic_ingest"]
+    df, audit = read_export(EXPORTS / name)
+    info = read_info(audit)
     assert info["format"] == "qualtrics" and info["header_rows"] == 3
     assert info["text_columns"] == ["Q2", "Q3"]  # the _TEXT ImportIds; Q1/Q4 are choices
     real = df.loc[~df["flag_preview"]]
@@ -76,8 +76,8 @@ def test_qualtrics_three_header_rows(name):
 
 
 def test_qualtrics_csv_and_xlsx_agree():
-    a = read_export(EXPORTS / "qualtrics-3row.csv")
-    b = read_export(EXPORTS / "qualtrics-3row.xlsx")
+    a, _ = read_export(EXPORTS / "qualtrics-3row.csv")
+    b, _ = read_export(EXPORTS / "qualtrics-3row.xlsx")
     cols = [
         "response_id",
         "respondent_id",
@@ -91,8 +91,8 @@ def test_qualtrics_csv_and_xlsx_agree():
 
 
 def test_qualtrics_legacy_two_header_rows():
-    df = read_export(EXPORTS / "qualtrics-legacy-2row.csv")
-    info = df.attrs["thematic_ingest"]
+    df, audit = read_export(EXPORTS / "qualtrics-legacy-2row.csv")
+    info = read_info(audit)
     assert info["format"] == "qualtrics" and info["header_rows"] == 2
     assert _texts(df, "Q2") == _expected(EXPERIENCE)
     # legacy V1.. names are replaced by the names in the second row
@@ -101,8 +101,8 @@ def test_qualtrics_legacy_two_header_rows():
 
 
 def test_msforms_xlsx():
-    df = read_export(EXPORTS / "msforms.xlsx")
-    info = df.attrs["thematic_ingest"]
+    df, audit = read_export(EXPORTS / "msforms.xlsx")
+    info = read_info(audit)
     assert info["format"] == "msforms"
     assert info["text_columns"] == [fx.Q_EXPERIENCE, fx.Q_LEARNING]  # not the rating
     assert _texts(df, fx.Q_EXPERIENCE) == _expected(EXPERIENCE)
@@ -114,8 +114,8 @@ def test_msforms_xlsx():
 
 
 def test_googleforms_csv_uk_dates():
-    df = read_export(EXPORTS / "googleforms.csv")
-    assert df.attrs["thematic_ingest"]["format"] == "googleforms"
+    df, audit = read_export(EXPORTS / "googleforms.csv")
+    assert read_info(audit)["format"] == "googleforms"
     assert _texts(df, fx.Q_LEARNING) == _expected(LEARNING)
     # no id column: the spreadsheet row
     assert df["respondent_id"].unique().tolist() == [f"row-{i + 2}" for i in range(len(fx.ANSWERS))]
@@ -127,8 +127,8 @@ def test_googleforms_csv_uk_dates():
 
 @pytest.mark.parametrize("name", ["surveymonkey.csv", "surveymonkey.xlsx"])
 def test_surveymonkey_two_header_rows_and_merged_cells(name):
-    df = read_export(EXPORTS / name)
-    info = df.attrs["thematic_ingest"]
+    df, audit = read_export(EXPORTS / name)
+    info = read_info(audit)
     assert info["format"] == "surveymonkey" and info["header_rows"] == 2
     assert info["text_columns"] == [
         fx.Q_EXPERIENCE,
@@ -144,8 +144,8 @@ def test_surveymonkey_two_header_rows_and_merged_cells(name):
 
 
 def test_surveymonkey_csv_and_xlsx_agree():
-    a = read_export(EXPORTS / "surveymonkey.csv")
-    b = read_export(EXPORTS / "surveymonkey.xlsx")
+    a, _ = read_export(EXPORTS / "surveymonkey.csv")
+    b, _ = read_export(EXPORTS / "surveymonkey.xlsx")
     cols = ["response_id", "question", "group", "session", "text_raw"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
 
@@ -161,10 +161,10 @@ def test_surveymonkey_csv_and_xlsx_agree():
     ],
 )
 def test_plain_exports_in_every_encoding_and_dialect(name, encoding, delimiter):
-    df = read_export(
+    df, audit = read_export(
         EXPORTS / name, text_columns=["comment"], group_column="caucus", id_column="pid"
     )
-    info = df.attrs["thematic_ingest"]
+    info = read_info(audit)
     assert info["encoding"] == encoding and info["delimiter"] == delimiter
     # curly quotes, en dashes and embedded newlines survive every encoding unchanged
     got = [None if pd.isna(v) else v.replace("\r\n", "\n") for v in df["text_raw"]]
@@ -174,22 +174,22 @@ def test_plain_exports_in_every_encoding_and_dialect(name, encoding, delimiter):
 
 
 def test_plain_auto_detects_columns():
-    df = read_export(EXPORTS / "plain.csv")
-    info = df.attrs["thematic_ingest"]
+    df, audit = read_export(EXPORTS / "plain.csv")
+    info = read_info(audit)
     assert info["format"] == "plain" and info["text_columns"] == ["comment"]
     assert df["respondent_id"].tolist()[0] == "P01"  # "pid" is an id column
     assert df["group"].tolist() == GROUPS
 
 
 def test_crlf_embedded_newlines_trailing_and_duplicate_columns():
-    df = read_export(
+    df, audit = read_export(
         EXPORTS / "crlf-embedded-newlines.csv", text_columns=["comment", "comment (2)"]
     )
     # the embedded CRLF inside quotes is kept as exported
     first = df.loc[df["question_id"] == "comment", "text_raw"].iloc[0]
     assert first == "First line of my answer.\r\nSecond line, after a break."
     # the two trailing blank columns are gone; the duplicate header is renamed
-    notes = ingest_audit(df)
+    notes = audit
     assert ((notes["action"] == "drop_column") & notes["detail"].str.contains("2 trailing")).any()
     assert (
         (notes["action"] == "rename_column")
@@ -203,17 +203,25 @@ def test_crlf_embedded_newlines_trailing_and_duplicate_columns():
     ["qualtrics-3row.csv", "msforms.xlsx", "googleforms.csv", "surveymonkey.csv", "plain.csv"],
 )
 def test_same_export_read_twice_gives_identical_ids(name):
-    a = read_export(EXPORTS / name)
-    b = read_export(EXPORTS / name)
+    a, audit_a = read_export(EXPORTS / name)
+    b, audit_b = read_export(EXPORTS / name)
     pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(audit_a, audit_b)
+    assert not a.attrs  # the audit is returned, never hidden in DataFrame.attrs
+    conform(audit_a, "audit")
+    assert set(audit_a["stage"]) == {"ingest"} and audit_a["response_id"].isna().all()
     assert a["response_id"].is_unique
-    validate(a, "responses")
+    conform(a, "responses")
 
 
 def test_same_export_twice_is_flagged_not_dropped():
-    one = read_export(EXPORTS / "msforms.xlsx")
-    both = read_exports([EXPORTS / "msforms.xlsx", EXPORTS / "msforms.xlsx"])
+    one, one_audit = read_export(EXPORTS / "msforms.xlsx")
+    both, both_audit = read_exports([EXPORTS / "msforms.xlsx", EXPORTS / "msforms.xlsx"])
     assert len(both) == 2 * len(one) and both["response_id"].is_unique
+    # the read audits of the files, one after the other
+    pd.testing.assert_frame_equal(
+        both_audit, pd.concat([one_audit, one_audit], ignore_index=True))
+    assert read_info(both_audit)["format"] == "msforms,msforms"
     second = both.iloc[len(one) :]
     assert all(r.endswith("~2") for r in second["response_id"])
     cleaned, audit = clean_responses(both)
@@ -233,7 +241,7 @@ def test_repeated_respondent_id_within_one_file(tmp_path):
         "P1,A changed answer from the same person on a second try.\n",
         encoding="utf-8",
     )
-    df = read_export(p, text_columns=["comment"], id_column="pid")
+    df, audit = read_export(p, text_columns=["comment"], id_column="pid")
     assert df["response_id"].tolist() == ["P1:comment", "P1:comment~2"]
     cleaned, _ = clean_responses(df)
     assert cleaned["flag_resubmission"].tolist() == [True, False]
@@ -247,10 +255,10 @@ def test_email_ids_are_pseudonymised(tmp_path):
         'SAM@example.org,"Second thoughts: it was more than quiet, it was careful."\n',
         encoding="utf-8",
     )
-    df = read_export(p, text_columns=["comment"], id_column="email")
+    df, audit = read_export(p, text_columns=["comment"], id_column="email")
     assert df["respondent_id"].tolist() == ["respondent-1", "respondent-2", "respondent-1"]
     assert not df["response_id"].str.contains("@").any()
-    assert (ingest_audit(df)["action"] == "pseudonymise").any()
+    assert (audit["action"] == "pseudonymise").any()
 
 
 def test_short_rows_are_padded_and_blank_rows_skipped(tmp_path):
@@ -260,11 +268,11 @@ def test_short_rows_are_padded_and_blank_rows_skipped(tmp_path):
         "P2,White Caucus,Another answer that is long enough to count,x\n",
         encoding="utf-8",
     )
-    df = read_export(p, text_columns=["comment"])
+    df, audit = read_export(p, text_columns=["comment"])
     assert df["respondent_id"].tolist() == ["P1", "P2"]
     assert df["extra"].isna().tolist() == [True, False]
     assert (
-        (ingest_audit(df)["action"] == "skip_row") & (ingest_audit(df)["detail"] == "row 3")
+        (audit["action"] == "skip_row") & (audit["detail"] == "row 3")
     ).any()
 
 
@@ -274,7 +282,7 @@ def test_xlsx_column_without_header_is_named(tmp_path):
     wb.active.append(["P1", "A real answer about the caucus and the space it gives.", "stray note"])
     p = tmp_path / "stray.xlsx"
     wb.save(p)
-    df = read_export(p, text_columns=["comment"])
+    df, audit = read_export(p, text_columns=["comment"])
     assert "column C" in df.columns and df["column C"].tolist() == ["stray note"]
 
 
@@ -289,9 +297,9 @@ def test_big_text_cell_is_read_whole(tmp_path):
                 ["P2", "A shorter answer here, but still a sentence."],
             ]
         )
-    df = read_export(p)
+    df, audit = read_export(p)
     assert df["text_raw"].iloc[0] == big
-    assert df.attrs["thematic_ingest"]["text_columns"] == ["comment"]
+    assert read_info(audit)["text_columns"] == ["comment"]
 
 
 # --------------------------------------------------------------------------- bad input
@@ -315,7 +323,7 @@ def test_unknown_layout_without_text_columns():
 
 
 def test_unknown_layout_with_text_columns_works():
-    df = read_export(EXPORTS / "unknown-layout.csv", text_columns=["answer"], id_column="ref")
+    df, audit = read_export(EXPORTS / "unknown-layout.csv", text_columns=["answer"], id_column="ref")
     assert df["text_raw"].tolist() == ["Yes", "No", "Yes", "Yes"]
 
 
@@ -380,7 +388,7 @@ def test_other_code_page_is_not_silently_read_as_cp1252(tmp_path):
         read_export(p)
     assert exc.value.row == 2
     # ... and reads correctly when the encoding is given
-    df = read_export(p, encoding="cp1251", text_columns=["comment"])
+    df, audit = read_export(p, encoding="cp1251", text_columns=["comment"])
     assert df["text_raw"].iloc[0] == "Мне было очень полезно говорить об этом в группе"
 
 
@@ -389,8 +397,8 @@ def test_utf8_with_and_without_bom_agree(tmp_path):
     a, b = tmp_path / "bom.csv", tmp_path / "nobom.csv"
     a.write_bytes(b"\xef\xbb\xbf" + body.encode())
     b.write_bytes(body.encode())
-    ra = read_export(a, text_columns=["comment"])
-    rb = read_export(b, text_columns=["comment"])
+    ra, _ = read_export(a, text_columns=["comment"])
+    rb, _ = read_export(b, text_columns=["comment"])
     assert (
         ra["text_raw"].tolist()
         == rb["text_raw"].tolist()
@@ -419,7 +427,7 @@ def test_unclosed_quote(tmp_path):
 def test_only_non_answers():
     with pytest.raises(InputError, match="text_columns"):
         read_export(EXPORTS / "only-non-answers.csv")
-    df = read_export(EXPORTS / "only-non-answers.csv", text_columns=["comment"])
+    df, audit = read_export(EXPORTS / "only-non-answers.csv", text_columns=["comment"])
     cleaned, _ = clean_responses(df)
     assert cleaned["exclude"].all()
     assert cleaned["flag_empty"].sum() == 1 and cleaned["flag_non_answer"].sum() == 4
@@ -434,7 +442,7 @@ def test_explicit_format_that_does_not_fit():
 def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_export(tmp_path / "nope.csv")
-    with pytest.raises(InputError, match="unknown format"):
+    with pytest.raises(InputError, match="format must be one of 'auto', .*, not 'spss'"):
         read_export(EXPORTS / "plain.csv", format="spss")
 
 
@@ -475,8 +483,8 @@ def test_excel_sep_hint_line(tmp_path):
         "sep=;\npid;comment\nP1;Short, but a real answer with commas, in it.\nP2;x;\n",
         encoding="utf-8",
     )
-    df = read_export(p, text_columns=["comment"])
-    assert df.attrs["thematic_ingest"]["delimiter"] == ";"
+    df, audit = read_export(p, text_columns=["comment"])
+    assert read_info(audit)["delimiter"] == ";"
     assert df["text_raw"].iloc[0] == "Short, but a real answer with commas, in it."
     assert df["source_row"].tolist() == [3, 4]  # file rows, the hint line counted
 
@@ -487,7 +495,7 @@ def test_single_column_export(tmp_path):
         "comment\nThe caucus felt like a place to breathe.\nI want more time together next session.\n",
         encoding="utf-8",
     )
-    df = read_export(p)
+    df, audit = read_export(p)
     assert df["text_raw"].tolist() == [
         "The caucus felt like a place to breathe.",
         "I want more time together next session.",
@@ -502,9 +510,9 @@ def test_ambiguous_day_month_dates_are_kept_as_written(tmp_path):
         "04/02/2023 10:00:00,I found the joint group harder than the caucus itself.\n",
         encoding="utf-8",
     )
-    df = read_export(p)
+    df, audit = read_export(p)
     assert df["session"].tolist() == ["03/01/2023", "04/02/2023"]  # not guessed
-    assert ingest_audit(df)["detail"].str.contains("ambiguous").any()
+    assert audit["detail"].str.contains("ambiguous").any()
 
 
 _PIECES = [b"pid", b",", b";", b"\t", b"\n", b"\r\n", b'"', b"caucus", b"comment", b"White Caucus",
@@ -527,9 +535,9 @@ def test_any_bytes_give_a_valid_table_or_an_input_error(tmp_path, data, kwargs):
     p = tmp_path / "fuzz.csv"
     p.write_bytes(data)
     try:
-        df = read_export(p, **kwargs)
+        df, audit = read_export(p, **kwargs)
     except InputError as exc:
         assert exc.path is not None and str(exc)
     else:
-        validate(df, "responses")
+        conform(df, "responses")
         assert df["response_id"].is_unique and len(df) > 0

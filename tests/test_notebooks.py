@@ -22,8 +22,10 @@ EXPECTED = [
     "03-themes.ipynb",
     "04-topic-check.ipynb",
     "05-figures-and-appendix.ipynb",
+    "howto-code-in-the-notebook.ipynb",
     "howto-import-a-survey.ipynb",
     "howto-several-coders.ipynb",
+    "howto-your-own-study.ipynb",
 ]
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from thematic.deidentify import deidentify, read_term_list
+from thematic.deidentify import deidentify_responses, read_term_list
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {"DATE", "URL"}
@@ -57,7 +57,7 @@ def published():
 def test_no_identifier_in_published_outputs(published):
     names = read_term_list(ROOT / "corpus/examples/synthetic-names.txt")
     organisations = read_term_list(ROOT / "corpus/examples/synthetic-organisations.txt")
-    _, audit = deidentify(published, names, organisations, salt="publication-check")
+    _, audit = deidentify_responses(published, names, organisations, salt="publication-check")
     leaks = audit[~audit["kind"].isin(ALLOWED)]
     assert leaks.empty, leaks[["response_id", "kind", "start", "end"]].to_string()
 
@@ -65,7 +65,7 @@ def test_no_identifier_in_published_outputs(published):
 def test_the_check_can_fail(published):
     planted = published.head(1).copy()
     planted["text"] = "contact jo.bloggs@example.org or 07700 900123"
-    _, audit = deidentify(planted, (), (), salt="publication-check")
+    _, audit = deidentify_responses(planted, (), (), salt="publication-check")
     assert {"EMAIL", "PHONE"} <= set(audit["kind"])
 
 

@@ -16,16 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from thematic.codebook import Theme, load_codebook
-from thematic.coding import Memo, load_codings, load_memos, load_responses, validate_codings
+from thematic.codebook import Theme, read_codebook
+from thematic.coding import Memo, read_codings, read_memos, read_responses, validate_codings
 from thematic.errors import InputError, ValidationError
 from thematic.refi import (
     NAMESPACE,
     TAGUETTE_CODEBOOK_COLUMNS,
     TAGUETTE_HIGHLIGHTS_COLUMNS,
-    export_qdc,
-    export_qdpx,
-    export_taguette_codebook,
     guid_for,
     import_refi,
     normalise_text,
@@ -37,6 +34,9 @@ from thematic.refi import (
     read_taguette_codebook,
     read_taguette_highlights,
     validate_refi,
+    write_qdc,
+    write_qdpx,
+    write_taguette_codebook,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,17 +48,21 @@ P = "{urn:QDA-XML:project:1.0}"
 
 @pytest.fixture(scope="module")
 def corpus():
-    cb = load_codebook(ROOT / "corpus" / "coding" / "codebook.yaml")
-    resp = load_responses(ROOT / "corpus" / "processed" / "responses.csv")
-    cod = load_codings(ROOT / "corpus" / "coding" / "codings.csv")
-    memos = load_memos(ROOT / "corpus" / "memos")
+    cb = read_codebook(ROOT / "corpus" / "coding" / "codebook.yaml")
+    resp = read_responses(ROOT / "corpus" / "processed" / "responses.csv")
+    cod = read_codings(ROOT / "corpus" / "coding" / "codings.csv")
+    memos = read_memos(ROOT / "corpus" / "memos")
     return cb, cod, resp, memos
 
 
 @pytest.fixture(scope="module")
 def corpus_qdpx(corpus, tmp_path_factory) -> Path:
     cb, cod, resp, memos = corpus
-    return export_qdpx(tmp_path_factory.mktemp("x") / "project.qdpx", cb, cod, resp, memos)
+    result = write_qdpx(tmp_path_factory.mktemp("x") / "project.qdpx", cb, cod, resp, memos)
+    assert (result.n_sources, result.n_codings, result.n_memos) == (len(resp), len(cod),
+                                                                    len(memos))
+    assert result.n_codes == len(cb.to_frame()) and result.caveats
+    return result.path
 
 
 @pytest.fixture(scope="module")
@@ -82,32 +86,39 @@ def _qde(path: Path) -> etree._Element:
 def test_qdpx_validates_against_the_xsd(corpus_qdpx, project_schema):
     with zipfile.ZipFile(corpus_qdpx) as zf:
         project_schema.validate(io.BytesIO(zf.read("project.qde")))
-    assert validate_refi(corpus_qdpx) == []
+    assert validate_refi(corpus_qdpx).problems == []
 
 
 def test_qdc_validates_against_the_xsd(corpus, tmp_path, codebook_schema):
-    out = export_qdc(corpus[0], tmp_path / "cb.qdc")
+    result = write_qdc(corpus[0], tmp_path / "cb.qdc")
+    out = result.path
+    assert (result.n_sources, result.n_codes) == (0, len(corpus[0].to_frame()))
+    assert any("code set" in c for c in result.caveats)
     codebook_schema.validate(str(out))
-    assert validate_refi(out) == []
+    assert validate_refi(out).problems == []
 
 
 def test_validator_reports_schema_violations():
     bad = b'<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code name="x"/></Codes></CodeBook>'
-    errors = validate_refi(bad)
-    assert errors and any("guid" in e or "isCodable" in e for e in errors)
+    report = validate_refi(bad)
+    assert not report.ok and report.what == "REFI-QDA bytes" and report.table is None
+    assert {p.kind for p in report.problems} == {"schema"}
+    assert any("guid" in str(p) or "isCodable" in str(p) for p in report.errors)
+    with pytest.raises(ValidationError, match="REFI-QDA bytes"):
+        report.raise_for_errors()
 
 
 def test_export_is_byte_identical_and_zip_is_fixed(corpus, corpus_qdpx, tmp_path):
     cb, cod, resp, memos = corpus
-    again = export_qdpx(tmp_path / "again.qdpx", cb, cod.sample(frac=1, random_state=5),
-                        resp, memos)
+    again = write_qdpx(tmp_path / "again.qdpx", cb, cod.sample(frac=1, random_state=5),
+                       resp, memos).path
     assert again.read_bytes() == corpus_qdpx.read_bytes()
     assert qdc_bytes(cb) == qdc_bytes(cb)
     with zipfile.ZipFile(corpus_qdpx) as zf:
         names = zf.namelist()
         assert names[0] == "project.qde"
         assert names[1:] == sorted(names[1:]) and all(n.startswith("sources/") for n in names[1:])
-        assert len(names) == 1 + len(resp)
+        assert len(names) == 1 + len(resp) + len(memos)  # a text file per note too
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         for n in names[1:]:
             data = zf.read(n)
@@ -175,10 +186,10 @@ def test_round_trip_of_the_corpus_is_lossless(corpus, corpus_qdpx):
 
 
 def test_round_trip_with_codes_subthemes_coders_and_memos(tmp_path):
-    cb = load_codebook(CODING / "codebook_small.yaml")
+    cb = read_codebook(CODING / "codebook_small.yaml")
     cb.sections[0].themes[0].subthemes[0].subthemes.append(
         Theme("A-T1a-i", "Deeper", "third level", status="candidate"))
-    resp = load_responses(CODING / "responses_small.csv")
+    resp = read_responses(CODING / "responses_small.csv")
     from thematic.coding import merge_codings
 
     cod = merge_codings([CODING / "coder_a.csv", CODING / "coder_b.csv",
@@ -186,8 +197,8 @@ def test_round_trip_with_codes_subthemes_coders_and_memos(tmp_path):
     cod.loc[0, "memo"] = "a memo, with “quotes” and\nnewline"
     memos = [Memo("2024-01-02-on-r2", "2024-01-02", "ana", ["R2", "B-T2"], "About R2.\n"),
              Memo("2024-01-03-general", "2024-01-03", "ben", [], "General.\n")]
-    out = export_qdpx(tmp_path / "p.qdpx", cb, cod, resp, memos)
-    assert validate_refi(out) == []
+    out = write_qdpx(tmp_path / "p.qdpx", cb, cod, resp, memos).path
+    assert validate_refi(out).problems == []
     proj = read_qdpx(out)
     assert proj.codebook == cb
     expected = cod.sort_values(["response_id", "start", "end", "code", "coder"],
@@ -211,8 +222,8 @@ def test_export_normalises_text_and_shifts_offsets(tmp_path):
     cod = pd.DataFrame({"response_id": ["R1"], "code": ["A-T2"], "start": [start],
                         "end": [len(text)], "excerpt": ["line two"], "coder": ["ana"],
                         "memo": [pd.NA]})
-    cb = load_codebook(CODING / "codebook_small.yaml")
-    out = export_qdpx(tmp_path / "n.qdpx", cb, cod, resp)
+    cb = read_codebook(CODING / "codebook_small.yaml")
+    out = write_qdpx(tmp_path / "n.qdpx", cb, cod, resp).path
     with zipfile.ZipFile(out) as zf:
         stored = zf.read([n for n in zf.namelist() if n.startswith("sources/")][0])
     assert stored.decode("utf-8") == "Line one\nCafé line two"
@@ -232,8 +243,8 @@ def test_fixture_archive_matches_its_readable_source():
 
 
 def test_import_other_tool_project():
-    assert validate_refi(REFI / "other_tool.qdpx") == []
-    proj = read_qdpx(REFI / "other_tool.qdpx")
+    assert validate_refi(REFI / "other_tool.qdpx").problems == []
+    proj = read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI)
     cb = proj.codebook
     assert [s.name for s in cb.sections] == ["Experiences", "Imported codes (no section)"]
     belonging = cb.sections[0].themes[0]
@@ -245,12 +256,13 @@ def test_import_other_tool_project():
     assert [t.name for t in cb.sections[1].themes] == ["Loose code"]
     kinds = {p.kind for p in proj.warnings}
     # R1 has CRLF line ends and selections; the origin is unknown, so the reader says
-    # which CRLF convention it used
-    assert kinds == {"unsorted", "ids_from_guids", "crlf_offsets"}
+    # which CRLF convention it used; R3 was read from the folder the caller named
+    assert kinds == {"unsorted", "ids_from_guids", "crlf_offsets", "read_from_sources_dir"}
     texts = dict(zip(proj.responses["response_id"], proj.responses["text"], strict=True))
     # BOM removed, CRLF -> LF, NFD -> NFC
     assert texts["R1"] == "We sat in silence.\nThen the café group spoke.\nIt felt like belonging."
-    assert texts["R3"] == "Loose remark about the meeting.\n"  # relative:// outside the zip
+    # relative:// outside the zip: read only from the folder the caller named
+    assert texts["R3"] == "Loose remark about the meeting.\n"
     assert list(proj.responses["group"].fillna("-")) == ["A", "B", "-"]
     rows = {(r.response_id, r.excerpt): r for r in proj.codings.itertuples(index=False)}
     r = rows[("R1", "Then the café group spoke.")]
@@ -269,13 +281,13 @@ def test_import_other_tool_project():
 
 
 def test_import_ids_are_stable():
-    a = read_qdpx(REFI / "other_tool.qdpx").codebook
-    b = read_qdpx(REFI / "other_tool.qdpx").codebook
+    a = read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI).codebook
+    b = read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI).codebook
     assert a == b and len(a.ids()) == 8
 
 
 def test_bom_counting_tools_shift_offsets_by_one():
-    proj = read_qdpx(REFI / "other_tool.qdpx", bom_counts=True)
+    proj = read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI, bom_counts=True)
     r1 = proj.codings[proj.codings["response_id"] == "R1"]
     assert "Then the café group spoke." not in set(r1["excerpt"])
     assert "\nThen the café group spoke" in set(r1["excerpt"])
@@ -283,7 +295,7 @@ def test_bom_counting_tools_shift_offsets_by_one():
 
 def test_import_other_tool_codebook(codebook_schema):
     codebook_schema.validate(str(REFI / "other_tool.qdc"))
-    cb = read_qdc(REFI / "other_tool.qdc")
+    cb = read_qdc(REFI / "other_tool.qdc").codebook
     (trust,) = cb.sections[0].themes
     assert trust.name == "Trust" and trust.definition == "Trust between members"
     assert [s.name for s in trust.subthemes] == ["Building trust"]
@@ -294,11 +306,15 @@ def test_import_other_tool_codebook(codebook_schema):
 
 def test_qdc_round_trip_keeps_ids_via_metadata(corpus, tmp_path):
     cb = corpus[0]
-    assert read_qdc(export_qdc(cb, tmp_path / "c.qdc")) == cb
+    back = read_qdc(write_qdc(cb, tmp_path / "c.qdc").path)
+    assert back.codebook == cb and back.warnings == []
+    assert back.codings.empty and back.responses.empty and back.memos == []
 
 
 def test_import_refi_writes_checked_files(corpus_qdpx, corpus, tmp_path):
-    written = import_refi(corpus_qdpx, tmp_path / "imp")
+    result = import_refi(corpus_qdpx, tmp_path / "imp")
+    assert result.warnings == []
+    written = result.written
     assert set(written) == {"codebook", "codings", "responses", "memos"}
     assert written["codebook"].read_bytes() == \
         (ROOT / "corpus" / "coding" / "codebook.yaml").read_bytes()
@@ -306,7 +322,7 @@ def test_import_refi_writes_checked_files(corpus_qdpx, corpus, tmp_path):
         (ROOT / "corpus" / "coding" / "codings.csv").read_bytes()
     for m in (ROOT / "corpus" / "memos").glob("2*.md"):
         assert (tmp_path / "imp" / "memos" / m.name).read_bytes() == m.read_bytes()
-    resp = load_responses(written["responses"])
+    resp = read_responses(written["responses"])
     assert list(resp["text"]) == list(corpus[2]["text"])
 
 
@@ -356,7 +372,7 @@ def test_normalise_text_maps_piece_boundaries(pieces, bom):
 
 def test_taguette_codebook_export_and_read_back(corpus, tmp_path):
     cb = corpus[0]
-    out = export_taguette_codebook(cb, tmp_path / "codebook.csv")
+    out = write_taguette_codebook(cb, tmp_path / "codebook.csv")
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     # Taguette's own header and order (taguette/export.py, codebook_csv)
     assert list(df.columns) == ["tag", "parent", "description", "number of highlights"]
@@ -364,26 +380,26 @@ def test_taguette_codebook_export_and_read_back(corpus, tmp_path):
     frame = cb.to_frame()
     assert list(df["tag"]) == list(frame["name"])
     assert set(df["number of highlights"]) == {""}  # unknown without codings
-    back = read_taguette_codebook(out)
+    back = read_taguette_codebook(out).codebook
     assert [(t.name, t.definition) for t in back.themes()] == \
         [(t.name, t.definition) for t in cb.themes()]
 
 
 def test_taguette_codebook_exports():
-    cb = read_taguette_codebook(REFI / "taguette_codebook.csv")
+    cb = read_taguette_codebook(REFI / "taguette_codebook.csv").codebook
     assert [(t.name, t.definition) for t in cb.themes()] == [
         ("Belonging", "Feeling part of the group"),
         ("Silence", "Not speaking, or being silenced"),
         ("Lending notes", ""),
     ]
-    cb2 = read_taguette_codebook(REFI / "taguette_codebook_parent.csv")
+    cb2 = read_taguette_codebook(REFI / "taguette_codebook_parent.csv").codebook
     assert [t.name for t in cb2.themes()] == ["Belonging", "Silence"]
     assert [c.name for c in cb2.find("Belonging").codes] == ["Lending notes"]
 
 
 def test_taguette_highlights_become_codings():
-    proj = read_qdpx(REFI / "other_tool.qdpx")
-    cb = read_taguette_codebook(REFI / "taguette_codebook.csv")
+    proj = read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI)
+    cb = read_taguette_codebook(REFI / "taguette_codebook.csv").codebook
     cod = read_taguette_highlights(REFI / "taguette_highlights.csv", proj.responses, cb)
     got = [(r.response_id, r.code, r.excerpt) for r in cod.itertuples(index=False)]
     assert got == [
@@ -395,8 +411,8 @@ def test_taguette_highlights_become_codings():
 
 
 def test_taguette_highlights_list_every_problem():
-    proj = read_qdpx(REFI / "other_tool.qdpx")
-    cb = read_taguette_codebook(REFI / "taguette_codebook.csv")
+    proj = read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI)
+    cb = read_taguette_codebook(REFI / "taguette_codebook.csv").codebook
     with pytest.raises(ValidationError) as exc:
         read_taguette_highlights(REFI / "taguette_highlights_bad.csv", proj.responses, cb)
     assert [p.kind for p in exc.value.problems] == ["unknown_document", "unknown_tag",
@@ -407,15 +423,15 @@ def test_sources_only_project_round_trips(tmp_path):
     from thematic.codebook import Codebook
     from thematic.coding import empty_codings
 
-    resp = load_responses(CODING / "responses_small.csv")
+    resp = read_responses(CODING / "responses_small.csv")
     empty = Codebook(version="0", status="candidate", sections=[])
-    out = export_qdpx(tmp_path / "s.qdpx", empty, empty_codings(), resp)
-    assert validate_refi(out) == []
+    out = write_qdpx(tmp_path / "s.qdpx", empty, empty_codings(), resp).path
+    assert validate_refi(out).problems == []
     proj = read_qdpx(out)
     assert proj.codebook == empty and proj.codings.empty
     assert list(proj.responses["text"]) == list(resp["text"])
     with pytest.raises(InputError, match="at least one code"):
-        export_qdc(empty, tmp_path / "e.qdc")
+        write_qdc(empty, tmp_path / "e.qdc")
 
 
 # --------------------------------------------------------------------------- real-tool quirks
@@ -435,7 +451,7 @@ def _zip_dir(src: Path, dest: Path) -> Path:
 def test_bare_qde_is_read_and_validated_as_a_project():
     # MAXQDA 24: an unzipped project (project.qde + sources/) is what gets shared
     qde = REFI / "maxqda24_bare" / "project.qde"
-    assert validate_refi(qde) == []  # the project schema, chosen by the root element
+    assert validate_refi(qde).problems == []  # the project schema, chosen by the root element
     with pytest.raises(InputError, match="project .* not a codebook"):
         read_qdc(qde)
     with pytest.raises(InputError, match="not a REFI-QDA project.*use read_qdc"):
@@ -464,20 +480,22 @@ def test_imported_foreign_projects_re_export_valid_and_stable(tmp_path):
     projects = [read_qde(REFI / "maxqda24_bare" / "project.qde", missing_sources="skip"),
                 read_qde(REFI / "maxqda_quirks" / "project.qde"),
                 read_qde(REFI / "qualcoder_project" / "project.qde"),
-                read_qde(REFI / "atlasti_project" / "project.qde"),
+                read_qde(REFI / "atlasti_project" / "project.qde",
+                         sources_dir=REFI / "atlasti_project" / "project Media"),
                 read_qde(REFI / "nvivo_links" / "project.qde"),
-                read_qdpx(REFI / "other_tool.qdpx")]
+                read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI)]
     for i, p in enumerate(projects):
-        out = export_qdpx(tmp_path / f"{i}.qdpx", p.codebook, p.codings, p.responses, p.memos)
-        assert validate_refi(out) == [], i
+        out = write_qdpx(tmp_path / f"{i}.qdpx", p.codebook, p.codings, p.responses,
+                         p.memos).path
+        assert validate_refi(out).problems == [], i
         assert qdpx_bytes(p.codebook, p.codings, p.responses, p.memos) == out.read_bytes()
         back = read_qdpx(out)
         assert back.warnings == [] and back.codebook == p.codebook and back.memos == p.memos
         pd.testing.assert_frame_equal(back.codings, p.codings)
         pd.testing.assert_frame_equal(back.responses, p.responses.astype("string"))
-        written = import_refi(out, tmp_path / f"in{i}")
+        written = import_refi(out, tmp_path / f"in{i}").written
         if p.memos:
-            assert load_memos(written["memos"]) == sorted(p.memos, key=lambda m: m.name)
+            assert read_memos(written["memos"]) == sorted(p.memos, key=lambda m: m.name)
 
 
 def test_maxqda24_codebook_users_and_document_sets(tmp_path):
@@ -500,9 +518,9 @@ def test_maxqda24_codebook_users_and_document_sets(tmp_path):
     assert proj.responses.loc[0, "text"] == \
         "Synthetic paper text, first source.\nIt has two lines.\n"
     # the files written load again
-    written = import_refi(qde, tmp_path / "out", missing_sources="skip")
-    assert load_codebook(written["codebook"]) == cb
-    assert list(load_responses(written["responses"])["sets"]) == ["Year 2024"]
+    written = import_refi(qde, tmp_path / "out", missing_sources="skip").written
+    assert read_codebook(written["codebook"]) == cb
+    assert list(read_responses(written["responses"])["sets"]) == ["Year 2024"]
 
 
 def test_maxqda24_zipped_and_bare_read_the_same(tmp_path):
@@ -552,23 +570,23 @@ def test_maxqda_duplicate_names_annotations_and_case_variables():
 def test_qualcoder_codebook_with_bom_and_nested_categories(tmp_path):
     qdc = REFI / "qualcoder_codebook.qdc"
     assert qdc.read_bytes().startswith(b"\xef\xbb\xbf<?xml")  # as QualCoder writes it
-    assert validate_refi(qdc) == []
-    cb = read_qdc(qdc)
+    assert validate_refi(qdc).problems == []
+    cb = read_qdc(qdc).codebook
     x, unsorted = cb.sections
     assert (x.name, x.description) == ("Category X", "A category")
     assert [(t.name, [c.name for c in t.codes]) for t in x.themes] == \
         [("Code in X", []), ("Sub-category Y", ["Code in Y"])]
     assert [(t.name, [c.name for c in t.codes]) for t in unsorted.themes] == \
         [("Loose code", []), ("Parent code", ["Sub code"])]
-    written = import_refi(qdc, tmp_path / "o")
-    assert load_codebook(written["codebook"]) == cb
+    written = import_refi(qdc, tmp_path / "o").written
+    assert read_codebook(written["codebook"]) == cb
 
 
 def test_codebook_in_the_0_4_namespace_with_empty_descriptions():
     # a MAXQDA CodeBook in urn:QDA-XML:codebook:0:4; QualCoder's importer notes both
     qdc = REFI / "maxqda_codebook_ns04.qdc"
-    assert any("codebook:0:4" in e for e in validate_refi(qdc))  # our XSD is 1.0
-    cb = read_qdc(qdc)
+    assert any("codebook:0:4" in str(p) for p in validate_refi(qdc).errors)  # our XSD is 1.0
+    cb = read_qdc(qdc).codebook
     (theme,) = cb.themes()
     assert theme.name == "Category Q" and theme.definition == "Parent category Q."
     assert [(c.name, c.definition) for c in theme.codes] == \
@@ -577,18 +595,16 @@ def test_codebook_in_the_0_4_namespace_with_empty_descriptions():
 
 def test_atlasti_code_groups_are_reported(tmp_path):
     qdc = REFI / "atlasti_codebook.qdc"
-    assert validate_refi(qdc) == []
-    warnings = []
-    cb = read_qdc(qdc, warnings=warnings)
+    assert validate_refi(qdc).problems == []
+    read = read_qdc(qdc)
+    cb, warnings = read.codebook, read.warnings
     assert [t.name for t in cb.themes()] == ["alpha", "beta"]
     assert [p.kind for p in warnings if p.kind == "code_sets_ignored"] == ["code_sets_ignored"]
     assert "'group one'" in str(warnings[-1])
-    via_import = []
-    import_refi(qdc, tmp_path / "o", warnings=via_import)
+    via_import = import_refi(qdc, tmp_path / "o").warnings
     assert [p.kind for p in via_import] == [p.kind for p in warnings]
     # the hand-made fixture has a code set too
-    other = []
-    read_qdc(REFI / "other_tool.qdc", warnings=other)
+    other = read_qdc(REFI / "other_tool.qdc").warnings
     assert any("'Favourites'" in str(p) for p in other)
 
 
@@ -596,8 +612,8 @@ def test_qualcoder_project_layout():
     qde = REFI / "qualcoder_project" / "project.qde"
     # QualCoder writes creatingUser="" for an owner without a user: not schema-valid,
     # read anyway (coder "unknown")
-    errors = validate_refi(qde)
-    assert errors and all("creatingUser=''" in e for e in errors)
+    errors = validate_refi(qde).errors
+    assert errors and all("creatingUser=''" in str(e) for e in errors)
     proj = read_qde(qde)
     texts = dict(zip(proj.responses["response_id"], proj.responses["text"], strict=True))
     # BOM dropped, CRLF -> LF; the PDF's text comes from its Representation
@@ -630,32 +646,40 @@ def test_qualcoder_project_layout():
     assert (waiting.name, waiting.definition) == ("Waiting", "Time spent waiting")
 
 
-def test_atlasti_counts_crlf_as_one_and_keeps_media_next_to_the_project(tmp_path):
+def test_atlasti_counts_crlf_as_one_and_reads_media_only_when_named(tmp_path):
     qde = REFI / "atlasti_project" / "project.qde"
-    proj = read_qde(qde)
+    media = REFI / "atlasti_project" / "project Media"
+    # relative:// without basePath: ATLAS.ti keeps the file in "<project name> Media"
+    # next to the project; that is outside the project, read only when the user names it
+    with pytest.raises(ValidationError) as exc:
+        read_qde(qde)
+    (problem,) = exc.value.problems
+    assert "'doc two'" in problem.message and "project Media" in problem.message
+    assert "--sources-dir" in problem.message
+    proj = read_qde(qde, sources_dir=media)
     assert list(proj.codings["excerpt"]) == ["Second line is coded."]
     assert "crlf_offsets" not in {p.kind for p in proj.warnings}
-    assert read_qde(qde, crlf_counts=True).codings["excerpt"].iloc[0] == \
+    assert read_qde(qde, crlf_counts=True, sources_dir=media).codings["excerpt"].iloc[0] == \
         "\nSecond line is coded"
-    # relative:// without basePath: "<project name> Media" next to the project
     texts = dict(zip(proj.responses["response_id"], proj.responses["text"], strict=True))
     assert texts["doc two"] == "A note kept outside the project.\n"
     # same when zipped as project.qdpx next to "project Media"
     folder = tmp_path / "z"
     shutil.copytree(REFI / "atlasti_project" / "sources", folder / "src" / "sources")
     shutil.copy(qde, folder / "src" / "project.qde")
-    shutil.copytree(REFI / "atlasti_project" / "project Media", folder / "project Media")
-    zipped = read_qdpx(_zip_dir(folder / "src", folder / "project.qdpx"))
+    shutil.copytree(media, folder / "project Media")
+    zipped = read_qdpx(_zip_dir(folder / "src", folder / "project.qdpx"),
+                       sources_dir=folder / "project Media")
     assert zipped.codebook == proj.codebook
     pd.testing.assert_frame_equal(zipped.responses, proj.responses)
 
 
 def test_unknown_tool_with_crlf_says_which_convention_was_used():
-    proj = read_qdpx(REFI / "other_tool.qdpx")
+    proj = read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI)
     (w,) = [p for p in proj.warnings if p.kind == "crlf_offsets"]
     assert "'R1'" in w.message and "crlf_counts=False" in w.message
     assert not any(p.kind == "crlf_offsets"
-                   for p in read_qdpx(REFI / "other_tool.qdpx", crlf_counts=True).warnings)
+                   for p in read_qdpx(REFI / "other_tool.qdpx", sources_dir=REFI, crlf_counts=True).warnings)
 
 
 def test_nvivo_linked_annotation_becomes_a_memo_about_the_source():
@@ -670,8 +694,8 @@ def test_nvivo_linked_annotation_becomes_a_memo_about_the_source():
 
 def test_taguette_qdc_layout():
     qdc = REFI / "taguette_codebook.qdc"
-    assert any("Sets" in e for e in validate_refi(qdc))  # Taguette writes an empty <Sets/>
-    cb = read_qdc(qdc)
+    assert any("Sets" in str(p) for p in validate_refi(qdc).errors)  # an empty <Sets/>
+    cb = read_qdc(qdc).codebook
     # flat: a dotted tag name is one code, not a hierarchy
     assert [t.name for t in cb.themes()] == ["interesting", "interesting.funny", "sad"]
     assert cb.codes() == []
@@ -699,12 +723,12 @@ def test_normalise_text_crlf_counted_as_one():
 
 
 def test_taguette_codebook_export_has_parents_and_counts(tmp_path):
-    cb = load_codebook(CODING / "codebook_small.yaml")
+    cb = read_codebook(CODING / "codebook_small.yaml")
     frame = cb.to_frame()
     cod = pd.DataFrame({"response_id": ["R1", "R1", "R2"], "code": [frame["id"][0]] * 3,
                         "start": [0, 0, 1], "end": [3, 3, 4], "excerpt": ["a", "a", "b"],
                         "coder": ["x", "y", "x"], "memo": [pd.NA] * 3})
-    out = export_taguette_codebook(cb, tmp_path / "cb.csv", codings=cod)
+    out = write_taguette_codebook(cb, tmp_path / "cb.csv", codings=cod)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "tag,parent,description,number of highlights"
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -716,19 +740,19 @@ def test_taguette_codebook_export_has_parents_and_counts(tmp_path):
     assert counts[frame["name"][0]] == "2"  # two segments (two coders on one segment)
     assert set(counts.values()) == {"0", "2"}
     # Taguette's importer reads it back with the same tree
-    back = read_taguette_codebook(out)
+    back = read_taguette_codebook(out).codebook
     back_frame = back.to_frame()
     assert list(back_frame["name"]) == list(frame["name"])
     back_names = dict(zip(back_frame["id"], back_frame["name"], strict=True))
     assert [back_names.get(p, "") for p in back_frame["parent_id"]] == expected_parents
-    assert export_taguette_codebook(cb, tmp_path / "again.csv", codings=cod).read_bytes() \
+    assert write_taguette_codebook(cb, tmp_path / "again.csv", codings=cod).read_bytes() \
         == out.read_bytes()
 
 
 def test_taguette_codebook_tree_dotted_names_and_unknown_parent():
     # Taguette 1.5+ layout: parent = the parent's tag; CRLF line ends (csv.writer)
-    warnings = []
-    cb = read_taguette_codebook(REFI / "taguette_codebook_tree.csv", warnings=warnings)
+    read = read_taguette_codebook(REFI / "taguette_codebook_tree.csv")
+    cb, warnings = read.codebook, read.warnings
     interesting, sad, orphan = cb.themes()
     assert (interesting.name, interesting.definition) == ("interesting", "Things of interest")
     (funny,) = interesting.subthemes  # has a child: a subtheme; its name is not split
@@ -743,7 +767,7 @@ def test_taguette_codebook_tag_column_rules(tmp_path):
     # Taguette's importer takes the one column named tag, name or path
     f = tmp_path / "c.csv"
     f.write_text("Path,Description\nalpha,first\n\nbeta,\n", encoding="utf-8")
-    assert [(t.name, t.definition) for t in read_taguette_codebook(f).themes()] == \
+    assert [(t.name, t.definition) for t in read_taguette_codebook(f).codebook.themes()] == \
         [("alpha", "first"), ("beta", "")]
     f.write_text("tag,name\nalpha,beta\n", encoding="utf-8")
     with pytest.raises(InputError, match="more than one tag column"):
@@ -762,7 +786,7 @@ def test_taguette_highlights_layout_repeats_multi_tags_and_untagged():
     assert TAGUETTE_HIGHLIGHTS_COLUMNS == ["id", "document", "tag", "content"]
     header = (REFI / "taguette_highlights_repeat.csv").read_text(encoding="utf-8")
     assert header.splitlines()[0].split(",") == TAGUETTE_HIGHLIGHTS_COLUMNS
-    cb = read_taguette_codebook(REFI / "taguette_codebook_tree.csv")
+    cb = read_taguette_codebook(REFI / "taguette_codebook_tree.csv").codebook
     r1 = "Honestly, it was funny. Then it was funny again. No tag here."
     r2 = "Some sad\nnews today."
     resp = pd.DataFrame({"response_id": ["R1", "R2"], "text": [r1, r2]})
@@ -776,3 +800,21 @@ def test_taguette_highlights_layout_repeats_multi_tags_and_untagged():
         ("R1", "laughs", second, "it was funny"),  # highlight 8: the next occurrence
         ("R2", "sad", r2.index("sad"), "sad\nnews"),  # line break in the export
     ]
+
+
+def test_bad_options_name_the_option_and_its_choices(corpus, tmp_path):
+    with pytest.raises(InputError, match="tag must be one of 'name', 'id', not 'label'"):
+        write_taguette_codebook(corpus[0], tmp_path / "t.csv", tag="label")
+    assert not (tmp_path / "t.csv").exists()
+    with pytest.raises(InputError, match="missing_sources must be one of 'error', 'skip', "
+                                         "not 'ignore'"):
+        read_qdpx(REFI / "other_tool.qdpx", missing_sources="ignore")
+
+
+def test_import_result_carries_what_was_adapted(tmp_path):
+    result = import_refi(REFI / "atlasti_codebook.qdc", tmp_path / "o")
+    assert set(result.written) == {"codebook"} and result.written["codebook"].is_file()
+    assert [w.kind for w in result.warnings] == \
+        [w.kind for w in read_qdc(REFI / "atlasti_codebook.qdc").warnings]
+    assert "code_sets_ignored" in {w.kind for w in result.warnings}
+    assert "warning: " in str(result) and "codebook: " in str(result)

@@ -18,13 +18,24 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
+    # the study layer: one folder per study, and the calls a researcher codes with
+    "Project": "project",
+    "find_study_root": "project",
+    "StudySettings": "settings",
+    "CodingWorkspace": "workspace",
+    "prepare_export": "survey",
+    "PreparedExport": "survey",
     # config & errors
     "RANDOM_STATE": "config",
     "project_paths": "config",
     "ThematicError": "errors",
     "InputError": "errors",
     "ValidationError": "errors",
-    "validate": "schemas",
+    "Problem": "errors",
+    "Report": "errors",
+    "check_option": "errors",
+    "conform": "schemas",
+    "validate_table": "schemas",
     "show_versions": "_versions",
     # sources: the source document
     "extract_quotes": "sources",
@@ -34,17 +45,22 @@ _EXPORTS: dict[str, str] = {
     # ingest, clean, de-identify
     "read_export": "ingest",
     "read_exports": "ingest",
-    "ingest_audit": "ingest",
     "clean_responses": "clean",
     "clean_text": "clean",
     "analysable": "clean",
     "segment": "clean",
     "is_non_answer": "clean",
     "DEFAULT_NON_ANSWERS": "clean",
-    "deidentify": "deidentify",
+    "deidentify_responses": "deidentify",
     "deidentify_text": "deidentify",
     "drop_identifying_columns": "deidentify",
     "read_term_list": "deidentify",
+    "write_term_list": "deidentify",
+    "safe_table": "deidentify",
+    "pseudonymise_ids": "deidentify",
+    "read_salt": "deidentify",
+    "name_candidates": "deidentify",
+    "confirm_names": "deidentify",
     "Deidentifier": "deidentify",
     # codebook: the thematic map
     "Code": "codebook",
@@ -52,18 +68,19 @@ _EXPORTS: dict[str, str] = {
     "Section": "codebook",
     "Relation": "codebook",
     "Codebook": "codebook",
-    "load_codebook": "codebook",
-    "save_codebook": "codebook",
+    "read_codebook": "codebook",
+    "write_codebook": "codebook",
     "diff_codebooks": "codebook",
-    "save_version": "codebook",
+    "write_version": "codebook",
     "list_versions": "codebook",
-    "load_version": "codebook",
+    "read_version": "codebook",
+    "roll_up": "codebook",
     # coding: segments, summaries, several coders
-    "load_codings": "coding",
-    "save_codings": "coding",
-    "load_responses": "coding",
+    "group_order": "coding",
+    "read_codings": "coding",
+    "write_codings": "coding",
+    "read_responses": "coding",
     "validate_codings": "coding",
-    "Report": "coding",
     "response_summary": "coding",
     "theme_counts": "coding",
     "theme_by_group": "coding",
@@ -75,16 +92,22 @@ _EXPORTS: dict[str, str] = {
     "published_codings": "coding",
     "check_against_source": "coding",
     "Memo": "coding",
-    "load_memos": "coding",
+    "read_memos": "coding",
+    "write_memo": "coding",
+    "parse_memo": "coding",
     # refi: REFI-QDA and Taguette exchange
-    "export_qdpx": "refi",
-    "export_qdc": "refi",
+    "write_qdpx": "refi",
+    "write_qdc": "refi",
+    "RefiProject": "refi",
+    "RefiExport": "refi",
+    "RefiImport": "refi",
     "read_qdpx": "refi",
     "read_qdc": "refi",
     "read_qde": "refi",
     "import_refi": "refi",
     "validate_refi": "refi",
-    "export_taguette_codebook": "refi",
+    "qdpx_caveats": "refi",
+    "write_taguette_codebook": "refi",
     "read_taguette_codebook": "refi",
     "read_taguette_highlights": "refi",
     # topic-model check (heavy imports stay inside these modules' functions)
@@ -95,7 +118,6 @@ _EXPORTS: dict[str, str] = {
     "make_embedder": "embeddings",
     "verify_model_weights": "embeddings",
     "TopicModel": "topics",
-    "sweep_k": "topics",
     "theme_keywords": "topics",
     "zero_shot_themes": "topics",
     "topic_check": "compare",
@@ -113,7 +135,7 @@ _EXPORTS: dict[str, str] = {
     "plot_theme_topic_heatmap": "figures",
     "plot_wres_indicators": "figures",
     "plot_recovery_by_ethnic_group": "figures",
-    "save_figure": "figures",
+    "write_figure": "figures",
     "figure_style": "figures",
     "thematic_map_graph": "figures",
     "thematic_map_layout": "figures",
@@ -128,14 +150,22 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 
+#: Submodules reachable as attributes after ``import thematic`` (``thematic.report``).
+_SUBMODULES: frozenset[str] = frozenset({
+    "clean", "codebook", "coding", "compare", "config", "deidentify", "embeddings", "errors",
+    "examples", "figures", "ingest", "io", "project", "refi", "report", "reproduce", "schemas",
+    "settings", "sources", "survey", "topics", "workspace",
+})
+
+
 def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'thematic' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'thematic' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
@@ -160,29 +190,32 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers and IDEs see the real n
         Theme,
         diff_codebooks,
         list_versions,
-        load_codebook,
-        load_version,
-        save_codebook,
-        save_version,
+        read_codebook,
+        read_version,
+        roll_up,
+        write_codebook,
+        write_version,
     )
     from .coding import (  # noqa: F401
         Memo,
-        Report,
         check_against_source,
         coder_agreement,
         cooccurrence,
         disagreements,
+        group_order,
         illustrative_extracts,
-        load_codings,
-        load_memos,
-        load_responses,
         merge_codings,
+        parse_memo,
         published_codings,
+        read_codings,
+        read_memos,
+        read_responses,
         response_summary,
-        save_codings,
         theme_by_group,
         theme_counts,
         validate_codings,
+        write_codings,
+        write_memo,
     )
     from .compare import (  # noqa: F401
         TopicCheck,
@@ -197,10 +230,16 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers and IDEs see the real n
     from .config import RANDOM_STATE, project_paths  # noqa: F401
     from .deidentify import (  # noqa: F401
         Deidentifier,
-        deidentify,
+        confirm_names,
+        deidentify_responses,
         deidentify_text,
         drop_identifying_columns,
+        name_candidates,
+        pseudonymise_ids,
+        read_salt,
         read_term_list,
+        safe_table,
+        write_term_list,
     )
     from .embeddings import (  # noqa: F401
         Embeddings,
@@ -210,7 +249,14 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers and IDEs see the real n
         make_embedder,
         verify_model_weights,
     )
-    from .errors import InputError, ThematicError, ValidationError  # noqa: F401
+    from .errors import (  # noqa: F401
+        InputError,
+        Problem,
+        Report,
+        ThematicError,
+        ValidationError,
+        check_option,
+    )
     from .figures import (  # noqa: F401
         figure_style,
         plot_recovery_by_ethnic_group,
@@ -220,25 +266,33 @@ if TYPE_CHECKING:  # pragma: no cover - static analysers and IDEs see the real n
         plot_theme_topic_heatmap,
         plot_wres_indicators,
         read_context_tables,
-        save_figure,
         thematic_map_graph,
         thematic_map_layout,
+        write_figure,
         write_figures,
     )
-    from .ingest import ingest_audit, read_export, read_exports  # noqa: F401
+    from .ingest import read_export, read_exports  # noqa: F401
+    from .project import Project, find_study_root  # noqa: F401
     from .refi import (  # noqa: F401
-        export_qdc,
-        export_qdpx,
-        export_taguette_codebook,
+        RefiExport,
+        RefiImport,
+        RefiProject,
         import_refi,
+        qdpx_caveats,
         read_qdc,
         read_qde,
         read_qdpx,
         read_taguette_codebook,
         read_taguette_highlights,
         validate_refi,
+        write_qdc,
+        write_qdpx,
+        write_taguette_codebook,
     )
     from .report import codebook_table, methods_text, theme_extracts, write_appendix  # noqa: F401
-    from .schemas import validate  # noqa: F401
+    from .schemas import conform, validate_table  # noqa: F401
+    from .settings import StudySettings  # noqa: F401
     from .sources import build_corpus, extract_context_tables, extract_quotes, summarise_quotes  # noqa: F401
-    from .topics import TopicModel, sweep_k, theme_keywords, zero_shot_themes  # noqa: F401
+    from .survey import PreparedExport, prepare_export  # noqa: F401
+    from .topics import TopicModel, theme_keywords, zero_shot_themes  # noqa: F401
+    from .workspace import CodingWorkspace  # noqa: F401

@@ -27,19 +27,30 @@ A codebook is kept as a human-editable, git-friendly YAML file
                 definition: ...
                 inclusion: ...   # optional
                 exclusion: ...   # optional
+    themes: []               # optional: themes not (yet) placed in a section
+    codes: []                # optional: codes not (yet) collated under a theme
     relations:               # optional
       - source: RMC
         target: WC
         kind: interconnected
         note: ...
 
+Every key but ``version`` is optional: a codebook of initial codes alone (Braun &
+Clarke's phase 2, no themes yet) is just ``version`` and ``codes``; candidate themes may
+exist before any section does. ``status`` defaults to ``candidate``.
+
+Which theme a coded segment counts for is decided in one place, :meth:`Codebook.theme_id_of`
+(and :func:`roll_up` for a codings table): a code or subtheme counts for the top-level
+theme holding it, a theme for itself; a section id or a code outside every theme counts
+for no theme.
+
 Ids are stable: codings refer to them, and exports derive their GUIDs from them.
-:func:`load_codebook` reports every problem of a file in one
-:class:`~thematic.errors.ValidationError`; :func:`save_codebook` writes the file
-deterministically, so that ``save(load(f))`` reproduces a saved file byte for byte.
+:func:`read_codebook` reports every problem of a file in one
+:class:`~thematic.errors.ValidationError`; :func:`write_codebook` writes the file
+deterministically, so that ``write(read(f))`` reproduces a saved file byte for byte.
 
 Theme development (Braun & Clarke's phases 3-5) is supported by keeping successive
-versions of the map (:func:`save_version`, :func:`list_versions`, :func:`load_version`)
+versions of the map (:func:`write_version`, :func:`list_versions`, :func:`read_version`)
 and comparing them with :func:`diff_codebooks`.
 """
 
@@ -53,10 +64,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
-from .errors import InputError, Problem, ValidationError
+from .errors import InputError, Problem, ValidationError, check_option
 from .io import atomic_write_text, read_utf8
 
 __all__ = [
@@ -68,13 +80,14 @@ __all__ = [
     "Codebook",
     "codebook_from_dict",
     "codebook_to_dict",
-    "load_codebook",
-    "save_codebook",
+    "read_codebook",
+    "write_codebook",
     "dump_codebook",
     "diff_codebooks",
-    "save_version",
+    "write_version",
     "list_versions",
-    "load_version",
+    "read_version",
+    "roll_up",
 ]
 
 #: Stages of theme development a map or theme can be in.
@@ -182,21 +195,31 @@ class Codebook:
         Free note.
     date : str, optional
         ISO date of this version; used as the fixed creation date of exports.
+    themes_without_section : list of Theme
+        Top-level themes not placed in any section (YAML key ``themes``).
+    codes_without_theme : list of Code
+        Codes not collated under any theme yet (YAML key ``codes``).
     """
 
     version: str
     status: str
-    sections: list[Section]
+    sections: list[Section] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
     title: str = ""
     note: str | None = None
     date: str | None = None
+    themes_without_section: list[Theme] = field(default_factory=list)
+    codes_without_theme: list[Code] = field(default_factory=list)
 
     # ---------------------------------------------------------------- traversal
-    def _walk(self) -> Iterator[tuple[Section, Theme | Code, str, str, int]]:
-        """Yield ``(section, node, kind, parent_id, depth)`` depth-first in document order."""
+    def _walk(self) -> Iterator[tuple[Section | None, Theme | Code, str, str | None, int]]:
+        """Yield ``(section, node, kind, parent_id, depth)`` depth-first in document order.
 
-        def walk_theme(sec: Section, th: Theme, parent: str, depth: int):
+        Themes without a section come after the sections (``section`` and ``parent_id``
+        are ``None``), then codes without a theme (``kind == "code"``, depth 1).
+        """
+
+        def walk_theme(sec: Section | None, th: Theme, parent: str | None, depth: int):
             yield sec, th, "theme" if depth == 1 else "subtheme", parent, depth
             for c in th.codes:
                 yield sec, c, "code", th.id, depth + 1
@@ -206,22 +229,61 @@ class Codebook:
         for sec in self.sections:
             for th in sec.themes:
                 yield from walk_theme(sec, th, sec.id, 1)
+        for th in self.themes_without_section:
+            yield from walk_theme(None, th, None, 1)
+        for c in self.codes_without_theme:
+            yield None, c, "code", None, 1
 
     def themes(self) -> list[Theme]:
-        """Top-level themes in section order."""
-        return [th for sec in self.sections for th in sec.themes]
+        """Top-level themes: those of each section in order, then those without a section."""
+        return [th for sec in self.sections for th in sec.themes] + list(
+            self.themes_without_section)
 
     def all_themes(self) -> list[Theme]:
         """Themes and subthemes, depth-first in document order."""
         return [n for _, n, kind, _, _ in self._walk() if kind != "code"]
 
     def codes(self) -> list[Code]:
-        """Every code, at any depth, in document order."""
+        """Every code, at any depth (and those without a theme), in document order."""
         return [n for _, n, kind, _, _ in self._walk() if kind == "code"]
 
     def ids(self) -> set[str]:
         """Every section, theme, subtheme and code id."""
         return {s.id for s in self.sections} | {n.id for _, n, _, _, _ in self._walk()}
+
+    def theme_map(self) -> dict[str, tuple[str | None, str | None]]:
+        """Every id -> ``(top-level theme id, section id)`` it counts for.
+
+        The single roll-up rule of the package: a theme counts for itself, a subtheme or
+        code for the top-level theme holding it; a section id, and a code outside every
+        theme, for no theme (``None``). The section is ``None`` for themes without a
+        section.
+        """
+        out: dict[str, tuple[str | None, str | None]] = {
+            s.id: (None, s.id) for s in self.sections}
+        top: str | None = None
+        for sec, node, kind, _, depth in self._walk():
+            if kind == "theme":
+                top = node.id
+            sid = sec.id if sec is not None else None
+            out[node.id] = (top if depth > 1 or kind == "theme" else None, sid)
+        return out
+
+    def theme_id_of(self, id_: str) -> str | None:
+        """Id of the top-level theme a segment coded ``id_`` counts for (see :meth:`theme_map`).
+
+        Returns ``None`` for a section id or a code not collated under a theme.
+
+        Raises
+        ------
+        KeyError
+            If the codebook has no such id.
+        """
+        m = self.theme_map()
+        if id_ not in m:
+            raise KeyError(f"no section, theme or code with id {id_!r} in codebook "
+                           f"{self.version!r}")
+        return m[id_][0]
 
     def find(self, id_: str) -> Section | Theme | Code:
         """Return the section, theme, subtheme or code with id ``id_``.
@@ -239,8 +301,10 @@ class Codebook:
                 return node
         raise KeyError(f"no section, theme or code with id {id_!r} in codebook {self.version!r}")
 
-    def section_of(self, theme_id: str) -> Section:
+    def section_of(self, theme_id: str) -> Section | None:
         """Return the section holding the theme, subtheme or code ``theme_id``.
+
+        Returns ``None`` for a theme without a section and a code without a theme.
 
         Raises
         ------
@@ -314,8 +378,8 @@ class Codebook:
         """
         rows = [
             {
-                "section_id": sec.id,
-                "section": sec.name,
+                "section_id": sec.id if sec is not None else None,
+                "section": sec.name if sec is not None else None,
                 "kind": kind,
                 "id": node.id,
                 "name": node.name,
@@ -337,7 +401,8 @@ class Codebook:
 
 # --------------------------------------------------------------------------- dict <-> model
 
-_TOP_KEYS = ("version", "status", "title", "date", "note", "sections", "relations")
+_TOP_KEYS = ("version", "status", "title", "date", "note", "sections", "themes", "codes",
+             "relations")
 _SECTION_KEYS = ("id", "name", "description", "themes")
 _THEME_KEYS = ("id", "name", "definition", "status", "note", "merged_from", "split_from",
                "subthemes", "codes")
@@ -472,7 +537,7 @@ def codebook_from_dict(data: Any, *, source: str = "") -> Codebook:
     col = _Collector(source)
     d = _mapping(data, "top level", col, _TOP_KEYS)
     version = _text(d.get("version"), "top level", "version", col, required=True) or ""
-    status = _status(d.get("status"), "top level", col, default=None)
+    status = _status(d.get("status"), "top level", col, default="candidate")
     sections = []
     for i, raw in enumerate(_list(d.get("sections"), "top level", "sections", col), 1):
         sd = _mapping(raw, f"section {i}", col, _SECTION_KEYS)
@@ -489,9 +554,14 @@ def codebook_from_dict(data: Any, *, source: str = "") -> Codebook:
                 ],
             )
         )
-    if "sections" not in d:
-        col.add("missing", "missing 'sections' (use 'sections: []' for an empty map)",
-                "top level")
+    loose_themes = [
+        _theme(t, f"top-level theme {j}", col)
+        for j, t in enumerate(_list(d.get("themes"), "top level", "themes", col), 1)
+    ]
+    loose_codes = [
+        _code(c, f"top-level code {j}", col)
+        for j, c in enumerate(_list(d.get("codes"), "top level", "codes", col), 1)
+    ]
     relations = []
     for i, raw in enumerate(_list(d.get("relations"), "top level", "relations", col), 1):
         rd = _mapping(raw, f"relation {i}", col, _RELATION_KEYS)
@@ -512,6 +582,8 @@ def codebook_from_dict(data: Any, *, source: str = "") -> Codebook:
         title=_text(d.get("title"), "top level", "title", col) or "",
         note=_text(d.get("note"), "top level", "note", col, default=None),
         date=_text(d.get("date"), "top level", "date", col, default=None),
+        themes_without_section=loose_themes,
+        codes_without_theme=loose_codes,
     )
     # duplicate ids (across sections, themes, subthemes and codes)
     all_ids = [s.id for s in cb.sections] + [n.id for _, n, _, _, _ in cb._walk()]
@@ -537,6 +609,14 @@ def _drop_empty(d: dict, keep: Iterable[str]) -> dict:
             if k in keep or not (v is None or v == [] or (k == "title" and v == ""))}
 
 
+def _code_dict(c: Code) -> dict:
+    return _drop_empty(
+        {"id": c.id, "name": c.name, "definition": c.definition,
+         "inclusion": c.inclusion, "exclusion": c.exclusion},
+        ("id", "name", "definition"),
+    )
+
+
 def _theme_dict(t: Theme) -> dict:
     d = {
         "id": t.id,
@@ -547,14 +627,7 @@ def _theme_dict(t: Theme) -> dict:
         "merged_from": list(t.merged_from),
         "split_from": t.split_from,
         "subthemes": [_theme_dict(s) for s in t.subthemes],
-        "codes": [
-            _drop_empty(
-                {"id": c.id, "name": c.name, "definition": c.definition,
-                 "inclusion": c.inclusion, "exclusion": c.exclusion},
-                ("id", "name", "definition"),
-            )
-            for c in t.codes
-        ],
+        "codes": [_code_dict(c) for c in t.codes],
     }
     return _drop_empty(d, ("id", "name", "definition", "status"))
 
@@ -581,13 +654,17 @@ def codebook_to_dict(codebook: Codebook) -> dict:
              "themes": [_theme_dict(t) for t in s.themes]}
             for s in codebook.sections
         ],
+        "themes": [_theme_dict(t) for t in codebook.themes_without_section],
+        "codes": [_code_dict(c) for c in codebook.codes_without_theme],
         "relations": [
             _drop_empty({"source": r.source, "target": r.target, "kind": r.kind, "note": r.note},
                         ("source", "target", "kind"))
             for r in codebook.relations
         ],
     }
-    return _drop_empty(d, ("version", "status", "sections"))
+    keep = ("version", "status") + (("sections",) if not (
+        codebook.themes_without_section or codebook.codes_without_theme) else ())
+    return _drop_empty(d, keep)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -613,7 +690,7 @@ _Dumper.add_representer(str, _str_representer)
 
 
 def dump_codebook(codebook: Codebook) -> str:
-    """Return the YAML text of ``codebook`` exactly as :func:`save_codebook` writes it.
+    """Return the YAML text of ``codebook`` exactly as :func:`write_codebook` writes it.
 
     Parameters
     ----------
@@ -636,17 +713,19 @@ def dump_codebook(codebook: Codebook) -> str:
 
 
 def _read_yaml(path: Path) -> Any:
-    text = read_utf8(path, what="codebook")
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"not valid YAML: {problem}", path=path, row=row) from None
+    # limits (thematic.io): file size, nesting depth, values after alias expansion, so
+    # an alias bomb or 20,000-deep nesting ends at once in an InputError naming the line
+    from .io import MAX_YAML_BYTES, parse_yaml
+
+    size = path.stat().st_size if path.is_file() else 0
+    if size > MAX_YAML_BYTES:
+        raise InputError(f"codebook is {size:,} bytes, more than the limit of "
+                         f"{MAX_YAML_BYTES:,} (thematic.io.MAX_YAML_BYTES)", path=path)
+    text = read_utf8(path, what="codebook", with_line=True)
+    return parse_yaml(text, path=path)
 
 
-def load_codebook(path: str | os.PathLike[str]) -> Codebook:
+def read_codebook(path: str | os.PathLike[str]) -> Codebook:
     """Read and check a codebook YAML file.
 
     Parameters
@@ -665,16 +744,26 @@ def load_codebook(path: str | os.PathLike[str]) -> Codebook:
     ValidationError
         Naming the file and listing every problem at once (duplicate ids, missing names,
         unknown relation ends, bad statuses, unknown keys).
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> codebook = thematic.read_codebook(study.paths.codebook)
+    >>> [theme.id for theme in codebook.themes()], len(codebook.codes())
+    (['T1', 'T2', 'T3', 'T4', 'T5'], 12)
+    >>> codebook.find("T3").name
+    'Racism treated as normal'
     """
     path = Path(path)
     return codebook_from_dict(_read_yaml(path), source=str(path))
 
 
-def save_codebook(codebook: Codebook, path: str | os.PathLike[str]) -> Path:
+def write_codebook(codebook: Codebook, path: str | os.PathLike[str]) -> Path:
     """Write ``codebook`` to ``path`` atomically and deterministically.
 
     Keys keep document order, Unicode is written as is, lines are not wrapped; a file
-    written by this function is reproduced byte for byte by ``save(load(path))``.
+    written by this function is reproduced byte for byte by ``write(read(path))``.
 
     Parameters
     ----------
@@ -690,6 +779,16 @@ def save_codebook(codebook: Codebook, path: str | os.PathLike[str]) -> Path:
     ------
     ValidationError
         If the codebook is not valid (nothing is written).
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> codebook = study.codebook
+    >>> codebook.find("T5").name = "Leaders far from the work"
+    >>> path = thematic.write_codebook(codebook, study.root / "draft-codebook.yaml")
+    >>> thematic.read_codebook(path).find("T5").name
+    'Leaders far from the work'
     """
     text = dump_codebook(codebook)
     codebook_from_dict(yaml.safe_load(text), source=str(path))  # never save an invalid file
@@ -706,7 +805,7 @@ def _slug(label: str) -> str:
     return s
 
 
-def save_version(codebook: Codebook, directory: str | os.PathLike[str], label: str) -> Path:
+def write_version(codebook: Codebook, directory: str | os.PathLike[str], label: str) -> Path:
     """Keep a version of the thematic map as ``<directory>/<label>.yaml``.
 
     Parameters
@@ -724,11 +823,11 @@ def save_version(codebook: Codebook, directory: str | os.PathLike[str], label: s
     pathlib.Path
         The file written.
     """
-    return save_codebook(codebook, Path(directory) / f"{_slug(label)}.yaml")
+    return write_codebook(codebook, Path(directory) / f"{_slug(label)}.yaml")
 
 
-def load_version(directory: str | os.PathLike[str], label: str) -> Codebook:
-    """Load the version ``label`` kept by :func:`save_version`.
+def read_version(directory: str | os.PathLike[str], label: str) -> Codebook:
+    """Load the version ``label`` kept by :func:`write_version`.
 
     Parameters
     ----------
@@ -739,7 +838,7 @@ def load_version(directory: str | os.PathLike[str], label: str) -> Codebook:
     -------
     Codebook
     """
-    return load_codebook(Path(directory) / f"{_slug(label)}.yaml")
+    return read_codebook(Path(directory) / f"{_slug(label)}.yaml")
 
 
 def list_versions(directory: str | os.PathLike[str]) -> pd.DataFrame:
@@ -760,7 +859,7 @@ def list_versions(directory: str | os.PathLike[str]) -> pd.DataFrame:
     """
     rows = []
     for p in sorted(Path(directory).glob("*.yaml")):
-        cb = load_codebook(p)
+        cb = read_codebook(p)
         n_all = len(cb.all_themes())
         rows.append({
             "label": p.stem, "file": p.name, "version": cb.version, "status": cb.status,
@@ -799,18 +898,65 @@ def _nodes(cb: Codebook) -> dict[str, dict]:
     return out
 
 
+def roll_up(codings: pd.DataFrame, codebook: Codebook, *,
+            unknown: str = "error") -> pd.DataFrame:
+    """Add the theme and section each coded segment counts for.
+
+    The one roll-up rule of the package (:meth:`Codebook.theme_map`): a code or subtheme
+    counts for the top-level theme holding it, a theme for itself; a section id, and a
+    code not collated under a theme, count for no theme.
+
+    Parameters
+    ----------
+    codings : pandas.DataFrame
+        Codings with a ``code`` column.
+    codebook : Codebook
+    unknown : {"error", "keep", "drop"}
+        What to do with codes the codebook does not hold: raise a
+        :class:`~thematic.errors.ValidationError` naming every row, keep the row (with
+        missing ``theme_id`` and ``section_id``), or drop it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``codings`` with two more string columns, ``theme_id`` and ``section_id`` (missing
+        where the segment counts for no theme / no section).
+
+    Raises
+    ------
+    ValidationError
+        With ``unknown="error"``, if a code is not in the codebook.
+    """
+    check_option("unknown", unknown, ("error", "keep", "drop"))
+    if "code" not in codings.columns:
+        raise InputError("codings: missing column 'code'")
+    m = codebook.theme_map()
+    codes = [str(c) for c in codings["code"]]
+    bad = [i for i, c in enumerate(codes) if c not in m]
+    if bad and unknown == "error":
+        raise ValidationError("codings", [
+            Problem("unknown_code", f"code {codes[i]!r} is not in codebook "
+                    f"{codebook.version!r}", f"row {i + 1}") for i in bad])
+    out = codings.assign(
+        theme_id=pd.array([m.get(c, (None, None))[0] for c in codes], dtype="string"),
+        section_id=pd.array([m.get(c, (None, None))[1] for c in codes], dtype="string"),
+    )
+    if bad and unknown == "drop":
+        keep = np.ones(len(out), dtype=bool)
+        keep[bad] = False
+        out = out[keep]
+    return out
+
+
 def _segments_by_theme(codings: pd.DataFrame, cb: Codebook) -> dict[tuple, set[str]]:
-    """Segment key -> set of top-level theme ids its codes belong to (unknown codes kept)."""
+    """Segment key -> set of top-level theme ids its codes count for (see :func:`roll_up`)."""
     out: dict[tuple, set[str]] = defaultdict(set)
-    for rid, start, end, code in zip(codings["response_id"], codings["start"], codings["end"],
-                                     codings["code"], strict=True):
-        try:
-            theme = cb.theme_of(str(code)).id
-        except KeyError:
-            if any(s.id == code for s in cb.sections):
-                continue
-            theme = str(code)
-        out[(str(rid), int(start), int(end))].add(theme)
+    rolled = roll_up(codings, cb, unknown="keep")
+    for rid, start, end, theme in zip(rolled["response_id"], rolled["start"], rolled["end"],
+                                      rolled["theme_id"], strict=True):
+        if pd.isna(theme):
+            continue
+        out[(str(rid), int(start), int(end))].add(str(theme))
     return out
 
 
@@ -852,6 +998,17 @@ def diff_codebooks(
     pandas.DataFrame
         Columns ``change, kind, id, old, new, detail``; one row per change, ordered by
         kind of change, then document order. Empty when the versions are identical.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> old = thematic.read_version(study.versions_dir, "candidate-1")
+    >>> new = study.codebook
+    >>> new.find("T5").name = "Leaders far from the work"
+    >>> thematic.diff_codebooks(old, new)[["change", "kind", "id", "old", "new"]]
+        change   kind  id                       old                        new
+    0  renamed  theme  T5  Distance from leadership  Leaders far from the work
     """
     rows: list[dict] = []
     if old.status != new.status:

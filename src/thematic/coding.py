@@ -10,8 +10,9 @@ character offsets (Unicode code points, as Python counts them) into the response
 to re-anchor the segment if the text changes; ``coder`` names who coded it
 (``published`` for the slide authors' analysis).
 
-:func:`validate_codings` lists every problem of a codings table at once, and returns
-corrected (re-anchored) codings. Summaries are tidy frames of *counts*: in reflexive
+:func:`validate_codings` lists every problem of a codings table at once in a
+:class:`~thematic.errors.Report`, whose ``table`` holds the corrected (re-anchored)
+codings. Summaries are tidy frames of *counts*: in reflexive
 thematic analysis how often something was coded is not a measure of its importance.
 Agreement between coders (:func:`coder_agreement`) is available for users of
 coding-reliability or codebook approaches, and always comes with a note that reflexive
@@ -30,23 +31,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codebook import Codebook
-from .config import GROUPS
-from .errors import InputError, Problem, ValidationError
+from .codebook import Codebook, roll_up
+from .errors import InputError, Problem, Report, ValidationError, check_option
 from .io import read_csv, write_csv
-from .schemas import validate
+from .schemas import coerce_flags, conform
 
 __all__ = [
     "CODINGS_COLUMNS",
     "PUBLISHED_CODER",
     "SECTION_IDS",
     "AGREEMENT_NOTE",
-    "Report",
     "Agreement",
     "empty_codings",
-    "load_codings",
-    "save_codings",
-    "load_responses",
+    "read_codings",
+    "write_codings",
+    "read_responses",
     "validate_codings",
     "response_summary",
     "theme_counts",
@@ -60,8 +59,8 @@ __all__ = [
     "check_against_source",
     "Memo",
     "parse_memo",
-    "load_memos",
-    "save_memo",
+    "read_memos",
+    "write_memo",
 ]
 
 #: Columns of a codings table, in file order.
@@ -88,79 +87,6 @@ AGREEMENT_NOTE: str = (
     "discussion, not to converge on a 'correct' coding."
 )
 
-# problem kinds reported as warnings (the rest are errors)
-_WARNING_KINDS = frozenset({"reanchored", "excerpt_filled", "uncoded_response"})
-
-
-# --------------------------------------------------------------------------- report
-
-
-@dataclass
-class Report:
-    """Result of a check: every problem found, and the corrected codings.
-
-    Attributes
-    ----------
-    problems : list of Problem
-        Every problem, errors first then warnings, each in row order.
-    codings : pandas.DataFrame
-        The codings with re-anchored offsets and filled excerpts (see
-        :func:`validate_codings`); unchanged otherwise.
-    what : str
-        What was checked (file name), used in messages.
-    """
-
-    problems: list[Problem] = field(default_factory=list)
-    codings: pd.DataFrame | None = None
-    what: str = "codings"
-
-    @property
-    def errors(self) -> list[Problem]:
-        """Problems that make the codings unusable as they stand."""
-        return [p for p in self.problems if p.kind not in _WARNING_KINDS]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        """Problems that were corrected, or that call for attention (uncoded responses)."""
-        return [p for p in self.problems if p.kind in _WARNING_KINDS]
-
-    @property
-    def ok(self) -> bool:
-        """``True`` when there is no error (warnings allowed)."""
-        return not self.errors
-
-    def lines(self) -> list[str]:
-        """Return one line per problem: ``error|warning <kind> <location>: <message>``."""
-        return [
-            f"{'warning' if p.kind in _WARNING_KINDS else 'error'}: [{p.kind}] {p}"
-            for p in self.errors + self.warnings
-        ]
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return the problems as a table: ``severity, kind, location, message``."""
-        rows = [
-            {"severity": "warning" if p.kind in _WARNING_KINDS else "error", "kind": p.kind,
-             "location": p.location, "message": p.message}
-            for p in self.errors + self.warnings
-        ]
-        return pd.DataFrame(rows, columns=["severity", "kind", "location", "message"]).astype(
-            "string")
-
-    def raise_for_errors(self) -> None:
-        """Raise :class:`ValidationError` listing every error, if there is one.
-
-        Raises
-        ------
-        ValidationError
-        """
-        if self.errors:
-            raise ValidationError(self.what, self.errors)
-
-    def __str__(self) -> str:
-        head = (f"{self.what}: {len(self.errors)} error(s), {len(self.warnings)} warning(s)")
-        return "\n".join([head, *self.lines()])
-
-
 # --------------------------------------------------------------------------- reading / writing
 
 
@@ -182,7 +108,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     return df[CODINGS_COLUMNS + extra]
 
 
-def load_responses(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_responses(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a responses table (``corpus/processed/responses.csv``) with text columns as text.
 
     Parameters
@@ -206,10 +132,11 @@ def load_responses(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise InputError("responses file not found", path=path)
     df = read_csv(path)
     # keep text exactly: an empty text is an empty string, not missing
-    return validate(df, "responses", source=str(path))
+    df = coerce_flags(df, source=str(path))
+    return conform(df, "responses", source=str(path))
 
 
-def load_codings(
+def read_codings(
     path: str | os.PathLike[str],
     responses: pd.DataFrame | None = None,
     codebook: Codebook | None = None,
@@ -231,20 +158,39 @@ def load_codings(
     -------
     pandas.DataFrame
         Columns :data:`CODINGS_COLUMNS` (``start``/``end`` as ``Int64``) plus any extra
-        columns of the file.
+        columns of the file. An empty (0-byte or blank) file gives an empty table.
 
     Raises
     ------
     InputError
-        If the file is missing or lacks required columns.
+        If the file is missing, not UTF-8 (naming the byte offset and line: the file is
+        never decoded by guessing, as offsets count characters of the text), not a
+        well-formed CSV, or lacks required columns.
     ValidationError
-        If offsets are not whole numbers, or (with ``responses``/``codebook``) listing
+        If offsets are not whole numbers (ASCII digits) or are too large (more than 18
+        digits), naming row and column, or (with ``responses``/``codebook``) listing
         every error of :func:`validate_codings`.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> codings = thematic.read_codings(study.paths.codings)
+    >>> len(codings), list(codings.columns)
+    (598, ['response_id', 'code', 'start', 'end', 'excerpt', 'coder', 'memo'])
+    >>> codings[["response_id", "code", "start", "end"]].head(2)
+             response_id               code  start  end
+    0  P-010ea680ebdd:q1  manager-check-ins      0   44
+    1  P-010ea680ebdd:q1       peer-support     59  110
     """
     path = Path(path)
     if not path.is_file():
         raise InputError("codings file not found", path=path)
-    raw = read_csv(path)
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if len(head) < 4096 and not head.removeprefix(b"\xef\xbb\xbf").strip():
+        return empty_codings()  # a 0-byte (or blank) file: no codings yet
+    raw = read_csv(path)  # UTF-8 only: another encoding is an InputError naming byte and line
     missing = [c for c in CODINGS_COLUMNS if c not in raw.columns and c != "memo"]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}; expected "
@@ -252,10 +198,19 @@ def load_codings(
     problems = []
     for c in ("start", "end"):
         vals = raw[c]
-        bad = vals.notna() & ~vals.fillna("0").str.fullmatch(r"\s*\d+\s*")
+        bad = vals.notna() & ~vals.fillna("0").str.fullmatch(r"\s*[0-9]+\s*")
         for i in np.flatnonzero(bad.to_numpy()):
-            problems.append(Problem("bad_offset", f"{c} {vals.iloc[i]!r} is not a whole number "
-                                    ">= 0", f"{path} row {i + 2}"))
+            v = str(vals.iloc[i])
+            shown = repr(v) if len(v) <= 40 else f"{v[:20]!r}... ({len(v)} characters)"
+            problems.append(Problem("bad_offset", f"column {c!r}: {shown} is not a whole "
+                                    "number >= 0", f"{path} row {i + 2}"))
+        # offsets are int64: more than 18 significant digits would wrap round
+        big = vals.notna() & ~bad & (vals.fillna("0").str.strip().str.lstrip("0").str.len() > 18)
+        for i in np.flatnonzero(big.to_numpy()):
+            v = str(vals.iloc[i]).strip()
+            shown = repr(v) if len(v) <= 40 else f"{v[:20]!r}... ({len(v)} digits)"
+            problems.append(Problem("bad_offset", f"column {c!r}: {shown} is too large for a "
+                                    "character offset", f"{path} row {i + 2}"))
     if problems:
         raise ValidationError(str(path), problems)
     df = _typed(raw)
@@ -265,7 +220,7 @@ def load_codings(
         for p in report.warnings:
             if p.kind != "uncoded_response":
                 warnings.warn(str(p), stacklevel=2)
-        df = report.codings
+        df = report.table
     return df
 
 
@@ -274,7 +229,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
                           na_position="last").reset_index(drop=True)
 
 
-def save_codings(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+def write_codings(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write codings atomically and deterministically.
 
     Rows are sorted by ``response_id, start, end, code, coder``; columns are
@@ -295,13 +250,27 @@ def save_codings(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     ------
     ValidationError
         If the table does not fit the ``codings`` schema (nothing is written).
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> mine = study.codings()
+    >>> path = thematic.write_codings(mine[mine["code"] == "peer-support"], study.root / "peer.csv")
+    >>> len(thematic.read_codings(path))
+    62
     """
     out = _sorted(_typed(df))
-    validate(out, "codings", source=str(path))  # missing values or end < start: nothing written
+    conform(out, "codings", source=str(path))  # missing values or end < start: nothing written
     return write_csv(out, path)
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def _warning(kind: str, message: str, location: str = "") -> Problem:
+    """Return a problem that was corrected, or that calls for attention (not an error)."""
+    return Problem(kind, message, location, "warning")
 
 
 def _row_loc(what: str, i: int) -> str:
@@ -344,8 +313,26 @@ def validate_codings(
 
     Returns
     -------
-    Report
-        ``problems`` (errors then warnings) and ``codings`` (corrected copy).
+    thematic.errors.Report
+        ``problems`` (errors then warnings) and ``table``: the codings corrected
+        (re-anchored offsets, filled excerpts).
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> codings = study.codings()
+    >>> report = thematic.validate_codings(codings, study.analysable(), study.codebook)
+    >>> report.ok, len(report.problems)
+    (True, 0)
+    >>> codings.loc[0, "code"] = "peer suport"          # a typing error
+    >>> codings.loc[1, "start"] += 1                     # offsets one character off
+    >>> print(thematic.validate_codings(codings, study.analysable(), study.codebook,
+    ...                                 what="codings.csv"))  # doctest: +NORMALIZE_WHITESPACE
+    codings.csv: 1 error(s), 1 warning(s)
+    error: [unknown_code] codings.csv row 2: code 'peer suport' is not in the codebook
+    warning: [reanchored] codings.csv row 3: excerpt no longer at 60:110 in
+    P-010ea680ebdd:q1; re-anchored to 59:110
     """
     df = _typed(codings).reset_index(drop=True)
     errors: list[Problem] = []
@@ -392,7 +379,7 @@ def validate_codings(
             if exc and exc in text:
                 s2 = _nearest(text, exc, s)
                 starts[i], ends[i] = s2, s2 + len(exc)
-                warns.append(Problem("reanchored", f"offsets {s}:{e} out of range for {rid} "
+                warns.append(_warning("reanchored", f"offsets {s}:{e} out of range for {rid} "
                                      f"(length {len(text)}); excerpt found at {s2}:{s2 + len(exc)}",
                                      loc))
             else:
@@ -404,13 +391,13 @@ def validate_codings(
             continue
         if exc is None:
             excerpts[i] = text[s:e]
-            warns.append(Problem("excerpt_filled", f"missing excerpt filled from {rid}[{s}:{e}]",
+            warns.append(_warning("excerpt_filled", f"missing excerpt filled from {rid}[{s}:{e}]",
                                  loc))
         elif text[s:e] != exc:
             if exc and exc in text:
                 s2 = _nearest(text, exc, s)
                 starts[i], ends[i] = s2, s2 + len(exc)
-                warns.append(Problem("reanchored", f"excerpt no longer at {s}:{e} in {rid}; "
+                warns.append(_warning("reanchored", f"excerpt no longer at {s}:{e} in {rid}; "
                                      f"re-anchored to {s2}:{s2 + len(exc)}", loc))
             else:
                 errors.append(Problem("excerpt_not_found", f"excerpt {_short(exc)!r} is neither "
@@ -433,10 +420,10 @@ def validate_codings(
         coded = set(fixed["response_id"].dropna())
         for rid in responses["response_id"]:
             if rid not in coded:
-                warns.append(Problem("uncoded_response", "no segment of this response is coded "
+                warns.append(_warning("uncoded_response", "no segment of this response is coded "
                                      "(phase 2 gives every item equal attention)",
                                      f"response {rid}"))
-    return Report(problems=errors + warns, codings=fixed, what=what)
+    return Report(problems=errors + warns, what=what, table=fixed)
 
 
 def _nearest(text: str, excerpt: str, start: int) -> int:
@@ -456,26 +443,40 @@ def _short(s: str, n: int = 40) -> str:
 # --------------------------------------------------------------------------- summaries
 
 
-def _group_order(values: Iterable) -> list:
+def group_order(values: Iterable, groups: Sequence[str] | None = None) -> list:
+    """Order the groups present in ``values``: the study's order first, then alphabetical.
+
+    Groups listed in ``groups`` come first, in its order; the others follow
+    alphabetically; missing values are left out.
+
+    Parameters
+    ----------
+    values : iterable
+        Group labels (e.g. a responses table's ``group`` column).
+    groups : sequence of str, optional
+        The study's order of groups (its settings' ``group.order``).
+
+    Returns
+    -------
+    list
+    """
     vals = {v for v in values if not pd.isna(v)}
-    known = [g for g in GROUPS if g in vals]
-    return known + sorted(vals - set(known))
+    known = [g for g in (groups or ()) if g in vals]
+    return known + sorted(vals - set(known), key=str)
+
+
+_group_order = group_order
 
 
 def _roll_up(codings: pd.DataFrame, codebook: Codebook, level: str) -> pd.DataFrame:
-    """Add ``unit_id`` (theme or section id of each coding); unknown codes dropped."""
-    if level not in {"theme", "section"}:
-        raise ValueError(f"level must be 'theme' or 'section', not {level!r}")
-    units = []
-    for code in codings["code"]:
-        try:
-            th = codebook.theme_of(str(code))
-        except KeyError:
-            units.append(None)
-            continue
-        units.append(th.id if level == "theme" else codebook.section_of(th.id).id)
-    out = codings.assign(unit_id=units)
-    return out[out["unit_id"].notna()]
+    """Add ``unit_id`` (theme or section id of each coding, by :func:`~thematic.codebook.roll_up`).
+
+    Segments that count for no theme (or no section) and unknown codes are left out.
+    """
+    check_option("level", level, ("theme", "section"))
+    rolled = roll_up(codings, codebook, unknown="drop")
+    out = rolled.assign(unit_id=rolled["theme_id" if level == "theme" else "section_id"])
+    return out[out["unit_id"].notna()].drop(columns=["theme_id", "section_id"])
 
 
 def response_summary(responses: pd.DataFrame, by: str | Sequence[str] = "group") -> pd.DataFrame:
@@ -533,6 +534,7 @@ def theme_counts(
     by: str | Sequence[str] = (),
     level: str = "theme",
     coder: str | None = None,
+    groups: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Count extracts, segments and respondents per theme (or section), optionally per group.
 
@@ -555,6 +557,9 @@ def theme_counts(
         Count per top-level theme or per section.
     coder : str, optional
         Only this coder's segments (default: every coder's, a response counted once).
+    groups : sequence of str, optional
+        Order of the values of ``by`` (the study's group order); others follow
+        alphabetically.
 
     Returns
     -------
@@ -581,7 +586,7 @@ def theme_counts(
         units = [(s, None) for s in codebook.sections]
     combos: list[tuple] = [()]
     for b in by:
-        combos = [(*k, v) for k in combos for v in _group_order(resp[b])]
+        combos = [(*k, v) for k in combos for v in group_order(resp[b], groups)]
     rows = []
     for sec, th in units:
         uid = th.id if th is not None else sec.id
@@ -591,7 +596,8 @@ def theme_counts(
             for b, v in zip(by, combo, strict=True):
                 d = d[d[b] == v]
             resp_ids = d.drop_duplicates("response_id")
-            row = {"section_id": sec.id, "section": sec.name}
+            row = {"section_id": sec.id if sec is not None else pd.NA,
+                   "section": sec.name if sec is not None else pd.NA}
             if th is not None:
                 row |= {"theme_id": th.id, "theme": th.name}
             row |= dict(zip(by, combo, strict=True))
@@ -612,15 +618,19 @@ def theme_counts(
 
 
 def theme_by_group(codings: pd.DataFrame, responses: pd.DataFrame,
-                   codebook: Codebook) -> pd.DataFrame:
-    """Count extracts and respondents per theme and group (caucus), as a long tidy table.
+                   codebook: Codebook, *, groups: Sequence[str] | None = None) -> pd.DataFrame:
+    """Count extracts and respondents per theme and group, as a long tidy table.
 
-    Counts, not importance (see :func:`theme_counts`).
+    Counts, not importance (see :func:`theme_counts`). The group is the responses'
+    ``group`` column (what it means, e.g. a caucus or a staff group, is the study's
+    setting ``group.label``).
 
     Parameters
     ----------
     codings, responses : pandas.DataFrame
     codebook : Codebook
+    groups : sequence of str, optional
+        The study's order of groups (others follow alphabetically).
 
     Returns
     -------
@@ -628,8 +638,20 @@ def theme_by_group(codings: pd.DataFrame, responses: pd.DataFrame,
         ``section_id, theme_id, theme, group, n_extracts, n_respondents`` (one row per
         theme x group, zeros included; ``n_respondents`` is ``<NA>`` where respondents are
         not identified, as in the published data).
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> table = thematic.theme_by_group(study.codings(analysable=True), study.analysable(),
+    ...                                 study.codebook, groups=study.settings.groups)
+    >>> table[["theme_id", "group", "n_extracts"]].head(3)
+      theme_id                        group  n_extracts
+    0       T1        Nursing and midwifery          22
+    1       T1           Medical and dental          14
+    2       T1  Allied health professionals          10
     """
-    t = theme_counts(codings, responses, codebook, by="group")
+    t = theme_counts(codings, responses, codebook, by="group", groups=groups)
     return t[["section_id", "theme_id", "theme", "group", "n_extracts", "n_respondents"]]
 
 
@@ -677,15 +699,16 @@ def illustrative_extracts(
     order: str = "position",
     group_col: str = "group",
     max_chars: int | None = None,
+    groups: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Choose illustrative extracts per theme for the write-up, deterministically.
 
     Rule: for each top-level theme, take the coded segments (codes and subthemes count
     for their theme; one segment per response, the earliest), group them by
-    ``group_col`` (caucus), order each group (``order="position"``: order of the
+    ``group_col``, order each group (``order="position"``: order of the
     responses table, i.e. order in the source; ``order="length"``: shortest first, then
-    position), and take one from each group in turn (groups in the order of
-    :data:`thematic.config.GROUPS`, then alphabetical) until ``per_theme`` are chosen.
+    position), and take one from each group in turn (groups in the order of ``groups``,
+    then alphabetical) until ``per_theme`` are chosen.
     This spreads the extracts across groups; it does not judge which extract is most
     vivid, which remains the researcher's choice.
 
@@ -701,15 +724,30 @@ def illustrative_extracts(
         Response column to spread over.
     max_chars : int, optional
         Skip segments longer than this.
+    groups : sequence of str, optional
+        The study's order of groups (others follow alphabetically).
 
     Returns
     -------
     pandas.DataFrame
         ``section_id, theme_id, theme, rank, response_id, group, start, end, excerpt,
         n_chars``.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> chosen = thematic.illustrative_extracts(study.codings(analysable=True), study.analysable(),
+    ...                                         study.codebook, per_theme=2,
+    ...                                         groups=study.settings.groups)
+    >>> chosen[["theme_id", "rank", "group"]].head(2)
+      theme_id  rank                  group
+    0       T1     1  Nursing and midwifery
+    1       T1     2     Medical and dental
+    >>> chosen.loc[0, "excerpt"]
+    'my line manager checks in with me every week'
     """
-    if order not in {"position", "length"}:
-        raise ValueError(f"order must be 'position' or 'length', not {order!r}")
+    check_option("order", order, ("position", "length"))
     c = _roll_up(_typed(codings), codebook, "theme")
     pos = {r: i for i, r in enumerate(responses["response_id"])}
     grp = dict(zip(responses["response_id"], responses[group_col], strict=True)) \
@@ -730,7 +768,7 @@ def illustrative_extracts(
             d = d.sort_values(["n_chars", "_pos", "start"], kind="stable")
         d["grp_"] = [grp.get(r, pd.NA) for r in d["response_id"]]
         queues = {g: list(d[d["grp_"] == g].itertuples(index=False))
-                  for g in _group_order(d["grp_"])}
+                  for g in group_order(d["grp_"], groups)}
         nogroup = list(d[d["grp_"].isna()].itertuples(index=False))
         if nogroup:
             queues["\0"] = nogroup
@@ -740,7 +778,9 @@ def illustrative_extracts(
                 if queues[g] and len(chosen) < per_theme:
                     chosen.append(queues[g].pop(0))
         for rank, r in enumerate(chosen, 1):
-            rows.append({"section_id": codebook.section_of(th.id).id, "theme_id": th.id,
+            sec = codebook.section_of(th.id)
+            rows.append({"section_id": sec.id if sec is not None else None,
+                         "theme_id": th.id,
                          "theme": th.name, "rank": rank, "response_id": r.response_id,
                          "group": r.grp_, "start": int(r.start), "end": int(r.end),
                          "excerpt": r.excerpt, "n_chars": int(r.n_chars)})
@@ -780,15 +820,24 @@ def merge_codings(
     -------
     pandas.DataFrame
         :data:`CODINGS_COLUMNS` + ``source`` (provenance: file name, or ``input N``),
-        sorted like :func:`save_codings`.
+        sorted like :func:`write_codings`.
 
     Raises
     ------
     InputError
         If a segment ends up without a coder.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("several-coders")
+    >>> merged = thematic.merge_codings(study.codings_files())
+    >>> merged["coder"].value_counts().to_dict(), merged["source"].unique().tolist()
+    ({'researcher': 598, 'amina': 136}, ['codings.csv', 'codings-amina.csv'])
     """
     if coders is not None and len(coders) != len(sources):
-        raise ValueError("coders must give one name (or None) per source")
+        raise InputError(f"coders must give one name (or None) per source: {len(coders)} "
+                         f"name(s) for {len(sources)} source(s)")
     frames = []
     for i, src in enumerate(sources):
         if isinstance(src, pd.DataFrame):
@@ -849,6 +898,18 @@ def disagreements(codings: pd.DataFrame, coders: Sequence[str] | None = None) ->
     pandas.DataFrame
         ``response_id, kind, coder, code, start, end, other_coder, other_code,
         other_start, other_end, excerpt``, sorted by response, kind and span.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("several-coders")
+    >>> table = thematic.disagreements(study.codings())
+    >>> table["kind"].value_counts().to_dict()
+    {'only_one_coder': 17, 'different_span': 9, 'different_codes': 8}
+    >>> table.loc[0, ["coder", "code", "other_coder", "other_code", "excerpt"]].tolist()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['amina', 'peer-support', 'researcher', 'staff-networks',
+     'the staff network gave me people who understand']
     """
     c = _typed(codings)
     coders = sorted(c["coder"].dropna().unique()) if coders is None else list(coders)
@@ -978,14 +1039,23 @@ def coder_agreement(
     -------
     Agreement
         ``.alpha``, ``.note``, ``.n_coders``, ``.n_units``, ``.by_code``.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("several-coders")
+    >>> agreement = thematic.coder_agreement(study.codings(), study.codebook)
+    >>> round(agreement.alpha, 2), agreement.n_coders
+    (0.88, 2)
+    >>> print(agreement.note)  # doctest: +ELLIPSIS
+    Reflexive thematic analysis (Braun & Clarke 2019, 2021) does not treat agreement ...
     """
+    check_option("level", level, ("code", "theme"))
     c = _typed(codings)
     if level == "theme":
         if codebook is None:
-            raise ValueError("level='theme' needs the codebook")
+            raise InputError("level='theme' needs the codebook")
         c = _roll_up(c, codebook, "theme").assign(code=lambda d: d["unit_id"])
-    elif level != "code":
-        raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
     coders = sorted(c["coder"].dropna().unique()) if coders is None else list(coders)
     c = c[c["coder"].isin(coders)]
     if codebook is not None:
@@ -1051,7 +1121,7 @@ def published_codings(
     -------
     pandas.DataFrame
         Codings table: one row per extract, ``start = 0``, ``end = len(text)``,
-        ``excerpt = text``, sorted like :func:`save_codings`.
+        ``excerpt = text``, sorted like :func:`write_codings`.
 
     Raises
     ------
@@ -1140,13 +1210,14 @@ def check_against_source(
                     problems.append(Problem("theme_name", f"codebook names {expected} "
                                             f"{th.name!r}; the source prints {q.theme!r}", loc))
                 sec = codebook.section_of(expected)
-                if sec.name != q.section:
+                if sec is None or sec.name != q.section:
                     problems.append(Problem("section_name", f"codebook puts {expected} in "
-                                            f"{sec.name!r}; the source in {q.section!r}", loc))
+                                            f"{sec.name if sec else None!r}; the source in "
+                                            f"{q.section!r}", loc))
     for rid in sorted(by_resp):
         problems.append(Problem("not_in_source", f"coded by {coder!r} but not an extract of the "
                                 "source", rid))
-    return Report(problems=problems, codings=_typed(codings), what="codings vs source")
+    return Report(problems=problems, what="codings vs source", table=_typed(codings))
 
 
 # --------------------------------------------------------------------------- memos
@@ -1212,17 +1283,17 @@ def parse_memo(text: str, name: str, *, source: str = "") -> Memo:
     """
     import re
 
-    import yaml
-
     where = source or name
     text = text.replace("\r\n", "\n").lstrip("\ufeff")
     m = re.match(r"^---\n(.*?)\n---\n?(.*)$", text, flags=re.S)
     if not m:
         raise ValidationError(where, [Problem("front_matter", "no YAML front matter "
                                               "(--- date/author/about ---)", where)])
-    try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as exc:
+    from .io import parse_yaml
+
+    try:  # limited: no alias bomb, no 20,000-deep nesting
+        meta = parse_yaml(m.group(1)) or {}
+    except InputError as exc:
         raise ValidationError(where, [Problem("front_matter", f"front matter is not YAML: "
                                               f"{exc}", where)]) from None
     problems = []
@@ -1247,7 +1318,7 @@ def parse_memo(text: str, name: str, *, source: str = "") -> Memo:
                 body=m.group(2).lstrip("\n"))
 
 
-def load_memos(directory: str | os.PathLike[str]) -> list[Memo]:
+def read_memos(directory: str | os.PathLike[str]) -> list[Memo]:
     """Read every memo ``*.md`` in ``directory`` (``README.md`` excepted), by name.
 
     Parameters
@@ -1265,20 +1336,26 @@ def load_memos(directory: str | os.PathLike[str]) -> list[Memo]:
     ValidationError
         Listing every problem of every memo.
     """
+    from .io import read_utf8
+
     memos, problems = [], []
     for p in sorted(Path(directory).glob("*.md")):
         if p.name.lower() == "readme.md":
             continue
-        try:
-            memos.append(parse_memo(p.read_text(encoding="utf-8"), p.stem, source=str(p)))
+        try:  # UTF-8 only: another encoding is reported with its byte offset and line
+            memos.append(parse_memo(read_utf8(p, what="memo", with_line=True), p.stem,
+                                    source=str(p)))
         except ValidationError as exc:
             problems.extend(exc.problems)
+        except InputError as exc:
+            problems.append(Problem("encoding", exc.message,
+                                    f"{p} row {exc.row}" if exc.row else str(p)))
     if problems:
         raise ValidationError(str(directory), problems)
     return memos
 
 
-def save_memo(memo: Memo, directory: str | os.PathLike[str]) -> Path:
+def write_memo(memo: Memo, directory: str | os.PathLike[str]) -> Path:
     """Write ``memo`` to ``<directory>/<memo.name>.md`` atomically.
 
     Parameters

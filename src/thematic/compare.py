@@ -10,7 +10,8 @@ re-reading. To keep it honest at small n, every agreement figure here comes with
 
 - a **chance baseline**: the same statistic under ``n_permutations`` random permutations
   of the theme labels across documents (topics fixed), giving the null mean and sd and a
-  permutation p-value ``(1 + #{null >= observed}) / (1 + n_permutations)``;
+  permutation p-value ``(1 + #{null >= observed}) / (1 + n_permutations)``, with the
+  Monte-Carlo standard errors of both (stated in the summary and JSON for large n);
 - a **stability estimate**: the topic model refitted with ``n_seeds`` seeds
   (``random_state, random_state + 1, ...``), giving the mean and sd of each statistic,
   the agreement of the topic partitions with one another, and a per-extract consistency.
@@ -41,6 +42,11 @@ Neighbour agreement
     of seeds in which they share its topic; ``same_theme_share`` is the weighted share of
     neighbours that carry one of its themes. Below 0.5 the extract's neighbours "mostly
     carry other themes".
+Scale
+    Nothing here allocates an n x n array: extract consistency and neighbour agreement
+    are computed from contingency tables and label counts (O(n) memory), and the
+    permutations are drawn and counted in bounded chunks. Only analysable responses
+    (``exclude`` false) are modelled.
 Topic coverage / theme recovery
     A topic is covered by a theme when more than half of its documents carry that theme
     (reference seed). A theme is recovered in a fit when it covers at least one topic;
@@ -61,8 +67,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import RANDOM_STATE, project_paths
-from .errors import InputError, Problem, ValidationError
+from .config import RANDOM_STATE
+from .errors import InputError, Problem, ValidationError, check_option
 
 __all__ = [
     "STATISTICS",
@@ -79,7 +85,6 @@ __all__ = [
     "neighbour_agreement",
     "k_sweep",
     "topic_check",
-    "load_project",
 ]
 
 #: Statistics computed for every fit, in report order.
@@ -142,17 +147,11 @@ def theme_table(codebook: Any) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def _theme_of_code(codebook: Any, code: str, ids: set[str]) -> str | None:
-    if code in ids:
-        return code
-    finder = getattr(codebook, "theme_of", None)
-    if finder is not None:
-        try:
-            th = finder(code)
-        except (KeyError, ValueError):
-            return None
-        return getattr(th, "id", None) if getattr(th, "id", None) in ids else None
-    return None
+def _theme_lookup(codebook: Any, ids: set[str]) -> dict[str, str | None]:
+    """Code -> the theme it counts for: the codebook's one roll-up rule, or the theme ids."""
+    if hasattr(codebook, "theme_map"):  # thematic.codebook.Codebook: one rule everywhere
+        return {k: v[0] for k, v in codebook.theme_map().items()}
+    return {t: t for t in ids}  # a table of themes: codes are theme ids
 
 
 def theme_indicator(
@@ -166,7 +165,9 @@ def theme_indicator(
         The documents, in order.
     codings : pandas.DataFrame
         ``response_id, code`` (and ``start`` to order segments); codes are theme ids or,
-        with a :class:`~thematic.codebook.Codebook`, codes/subthemes under a theme.
+        with a :class:`~thematic.codebook.Codebook`, any of its ids, rolled up by
+        :meth:`~thematic.codebook.Codebook.theme_map` (segments of codes outside every
+        theme count for no theme).
     codebook : Codebook or pandas.DataFrame
         See :func:`theme_table`.
 
@@ -199,12 +200,15 @@ def theme_indicator(
     problems = []
     best: dict[int, tuple[float, int]] = {}
     indicator = np.zeros((len(row), len(themes)), dtype=bool)
+    lookup = _theme_lookup(codebook, ids)
     for k, (rid, code) in enumerate(zip(df["response_id"], df["code"], strict=True)):
         where = f"codings row {k + 2}"
-        theme = _theme_of_code(codebook, str(code), ids)
-        if theme is None:
-            problems.append(Problem("unknown_code", f"code {code!r} is not a theme of the codebook",
+        if str(code) not in lookup:
+            problems.append(Problem("unknown_code", f"code {code!r} is not in the codebook",
                                     where))
+            continue
+        theme = lookup[str(code)]
+        if theme is None:  # a code not (yet) under a theme, or a section: counts for none
             continue
         i = row.get(str(rid))
         if i is None:
@@ -232,10 +236,9 @@ def _pairs(indicator: np.ndarray, first: np.ndarray, rule: str) -> tuple[np.ndar
     if rule == "drop":
         docs = np.flatnonzero(indicator.sum(axis=1) == 1)
         return docs, indicator[docs].argmax(axis=1)
-    if rule == "duplicate":
-        d, t = np.nonzero(indicator)
-        return d, t
-    raise InputError(f"multi_label must be one of {list(MULTI_LABEL_RULES)}, not {rule!r}")
+    check_option("multi_label", rule, MULTI_LABEL_RULES)
+    d, t = np.nonzero(indicator)
+    return d, t
 
 
 # --------------------------------------------------------------------------- statistics
@@ -348,6 +351,202 @@ def agreement_statistics(
     }
 
 
+def _single_labels(indicator: np.ndarray, first: np.ndarray, rule: str) -> np.ndarray:
+    """Each document's single label under ``rule`` (``-1``: left out); not for "duplicate"."""
+    if rule == "first":
+        return np.asarray(first, dtype=np.int64)
+    check_option("multi_label", rule, ("first", "drop"))
+    single = indicator.sum(axis=1) == 1
+    return np.where(single, indicator.argmax(axis=1), -1).astype(np.int64)
+
+
+def _entropy_of_counts(counts: np.ndarray) -> float:
+    """:func:`sklearn.metrics.cluster._supervised._entropy` from the label counts.
+
+    The counts must be those of the labels present, in sorted label order (the order in
+    which scikit-learn counts them), so that the result is bit-identical.
+    """
+    pi = counts.astype(np.float64)
+    if pi.size == 1:
+        return 0.0
+    pi_sum = np.sum(pi)
+    return float(-np.sum((pi / pi_sum) * (np.log(pi) - math.log(pi_sum))))
+
+
+def _mutual_info_of_table(c: np.ndarray) -> float:
+    """:func:`sklearn.metrics.mutual_info_score` of a compact contingency table (same steps)."""
+    nzx, nzy = np.nonzero(c)
+    nz_val = c[nzx, nzy]
+    contingency_sum = c.sum()
+    pi = np.ravel(c.sum(axis=1))
+    pj = np.ravel(c.sum(axis=0))
+    if pi.size == 1 or pj.size == 1:
+        return 0.0
+    log_contingency_nm = np.log(nz_val)
+    contingency_nm = nz_val / contingency_sum
+    outer = pi.take(nzx).astype(np.int64, copy=False) * pj.take(nzy).astype(np.int64, copy=False)
+    log_outer = -np.log(outer) + math.log(pi.sum()) + math.log(pj.sum())
+    mi = (contingency_nm * (log_contingency_nm - math.log(contingency_sum))
+          + contingency_nm * log_outer)
+    mi = np.where(np.abs(mi) < np.finfo(mi.dtype).eps, 0.0, mi)
+    return float(np.clip(mi.sum(), 0.0, None))
+
+
+def _matched_f1(table: np.ndarray, sizes: np.ndarray) -> float:
+    """``hungarian_match(table, sizes)["f1"].mean()`` without building the table."""
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(table, maximize=True)
+    match = dict(zip(rows.tolist(), cols.tolist(), strict=True))
+    f1 = []
+    for t in range(table.shape[0]):
+        n_theme = int(table[t].sum())
+        k = match.get(t, -1)
+        both = int(table[t, k]) if k >= 0 else 0
+        n_topic = int(sizes[k]) if k >= 0 else 0
+        p = both / n_topic if n_topic else 0.0
+        r = both / n_theme if n_theme else 0.0
+        f1.append(2 * p * r / (p + r) if p + r else 0.0)
+    return float(np.asarray(f1, dtype=np.float64).sum() / len(f1))
+
+
+def _statistics_from_tables(
+    single: np.ndarray, multi: np.ndarray, sizes: np.ndarray, emi_memo: dict[bytes, float]
+) -> list[float]:
+    """Compute the :data:`STATISTICS` from contingency tables as :func:`agreement_statistics`.
+
+    ``single`` is the theme x topic table of the single-label pairs, ``multi`` that of all
+    document-theme pairs and ``sizes`` the topic sizes. Every step follows scikit-learn's
+    (integer pair counts for the adjusted Rand, the same summation order for entropies and
+    mutual information), so the values are identical to the label-based functions;
+    ``tests/test_compare.py`` checks that on random tables. The expected mutual information
+    depends only on the margins and is memoised on them.
+    """
+    from sklearn.metrics.cluster._expected_mutual_info_fast import expected_mutual_information
+
+    rows = single.sum(axis=1)
+    cols = single.sum(axis=0)
+    c = single[rows > 0][:, cols > 0]
+    a, b = rows[rows > 0], cols[cols > 0]
+    n = int(a.sum())
+    # adjusted Rand (sklearn.metrics.cluster.pair_confusion_matrix, integer arithmetic)
+    sum_squares = int((c ** 2).sum())
+    fp = int((c * b[None, :]).sum()) - sum_squares
+    fn = int((c * a[:, None]).sum()) - sum_squares
+    tp = sum_squares - n
+    tn = n * n - fp - fn - sum_squares
+    if fn == 0 and fp == 0:
+        ari = 1.0
+    else:
+        ari = 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+    # homogeneity, completeness, V-measure
+    h_true, h_pred = _entropy_of_counts(a), _entropy_of_counts(b)
+    mi = _mutual_info_of_table(c)
+    hom = mi / h_true if h_true else 1.0
+    com = mi / h_pred if h_pred else 1.0
+    v = 0.0 if hom + com == 0.0 else (1 + 1.0) * hom * com / (1.0 * hom + com)
+    # adjusted mutual information (arithmetic normalisation)
+    if len(a) == len(b) == 1 or len(a) == len(b) == 0:
+        ami = 1.0
+    elif len(a) == 1 or len(b) == 1:
+        ami = 0.0
+    else:
+        key = a.tobytes() + b"|" + b.tobytes()
+        if key not in emi_memo:
+            emi_memo[key] = float(expected_mutual_information(c, np.int64(n)))
+        emi = emi_memo[key]
+        normalizer = np.mean([h_true, h_pred])
+        den = normalizer - emi
+        eps = np.finfo("float64").eps
+        den = min(den, -eps) if den < 0 else max(den, eps)
+        num = mi - emi
+        num = min(num, -eps) if num < 0 else max(num, eps)
+        ami = float(num / den)
+    return [float(ari), float(ami), float(hom), float(com), float(v),
+            _matched_f1(multi, sizes)]
+
+
+#: Upper bound on permutation-matrix elements held at once (chunks of permutations).
+_PERMUTATION_CHUNK_ELEMENTS: int = 1 << 23
+
+
+def _null_statistics(
+    indicator: np.ndarray,
+    first: np.ndarray,
+    topics: np.ndarray,
+    n_permutations: int,
+    random_state: int | np.random.Generator | None,
+    multi_label: str,
+    progress: bool = False,
+) -> np.ndarray:
+    """``(n_permutations, len(STATISTICS))`` null values, vectorised over permutations.
+
+    The permutations are drawn as rows of an ``(m, n)`` int32 matrix in chunks of ``m``
+    (``Generator.permuted`` on rows gives exactly the permutations that successive
+    ``Generator.permutation(n)`` calls give), at most :data:`_PERMUTATION_CHUNK_ELEMENTS`
+    elements at a time, so memory is bounded whatever ``n`` and ``n_permutations``. For
+    each chunk the contingency tables of every permutation are counted with one
+    ``bincount``; the statistics are then computed from the small tables.
+    """
+    ind = np.asarray(indicator, dtype=bool)
+    n, n_themes = ind.shape
+    topic_ids, tidx = np.unique(np.asarray(topics), return_inverse=True)
+    tidx = tidx.reshape(-1).astype(np.int64)
+    k = len(topic_ids)
+    sizes = np.bincount(tidx, minlength=k)
+    cells = n_themes * k
+    ds, js = np.nonzero(ind)
+    labels = None if multi_label == "duplicate" else _single_labels(ind, first, multi_label)
+    # one theme per document and it is the single label: both tables are the same
+    one_table = (labels is not None and bool((ind.sum(axis=1) == 1).all())
+                 and bool((labels == ind.argmax(axis=1)).all()))
+    rng = np.random.default_rng(random_state)
+    dtype = np.int32 if n < 2**31 else np.int64
+    base = np.arange(n, dtype=dtype)
+    chunk = max(1, min(int(n_permutations), _PERMUTATION_CHUNK_ELEMENTS // max(n, 1)))
+    out = np.empty((int(n_permutations), len(STATISTICS)))
+    memo: dict[bytes, float] = {}
+    starts = range(0, int(n_permutations), chunk)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="permutations", unit="chunk")
+    for start in starts:
+        m = min(chunk, int(n_permutations) - start)
+        perms = rng.permuted(np.tile(base, (m, 1)), axis=1)
+        offset = (np.arange(m, dtype=np.int64) * cells)[:, None]
+        if labels is not None:
+            lab = labels[perms]
+            valid = lab >= 0
+            codes = (offset + lab * k + tidx[None, :])[valid]
+            single = np.bincount(codes, minlength=m * cells).reshape(m, n_themes, k)
+            del lab, valid, codes
+        if one_table:
+            multi = single
+        else:
+            # where each source document lands: position of document s in permutation b
+            pos = np.empty_like(perms)
+            np.put_along_axis(pos, perms, base[None, :].repeat(m, axis=0), axis=1)
+            topic_at = tidx[pos[:, ds]] if len(ds) else np.zeros((m, 0), dtype=np.int64)
+            multi = np.bincount((offset + js[None, :] * k + topic_at).ravel(),
+                                minlength=m * cells).reshape(m, n_themes, k)
+            del pos, topic_at
+            if labels is None:
+                single = multi
+        del perms
+        for b in range(m):
+            out[start + b] = _statistics_from_tables(single[b], multi[b], sizes, memo)
+    return out
+
+
+def _monte_carlo_se(p_values: np.ndarray, null_sd: np.ndarray, n_permutations: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Monte-Carlo standard errors of permutation p-values and of the null means."""
+    b = max(int(n_permutations), 1)
+    p = np.asarray(p_values, dtype=float)
+    return np.sqrt(p * (1 - p) / b), np.asarray(null_sd, dtype=float) / math.sqrt(b)
+
+
 def permutation_test(
     indicator: np.ndarray,
     first: np.ndarray,
@@ -356,12 +555,19 @@ def permutation_test(
     n_permutations: int = 1000,
     random_state: int = RANDOM_STATE,
     multi_label: str = "first",
+    progress: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Chance baseline: every statistic under random permutations of the theme labels.
 
     The theme labels (rows of ``indicator`` with ``first``) are permuted across
     documents while the topics stay fixed; this keeps the theme sizes and the topic
     partition and removes any association between them.
+
+    The permutations are those of successive ``numpy.random.default_rng(random_state)
+    .permutation(n)`` calls, drawn in chunks as an int32 matrix (memory bounded whatever
+    ``n``); each permutation's statistics are computed from its contingency tables with
+    scikit-learn's own arithmetic, so the null distribution is identical to applying
+    :func:`agreement_statistics` to every permuted labelling.
 
     Parameters
     ----------
@@ -373,42 +579,66 @@ def permutation_test(
         Seed of the permutations.
     multi_label : str
         Single-label rule.
+    progress : bool
+        Progress bar over chunks of permutations.
 
     Returns
     -------
     summary : pandas.DataFrame
-        ``statistic, observed, null_mean, null_sd, p_value, n_permutations``; the p-value
-        is ``(1 + #{null >= observed}) / (1 + n_permutations)`` (one-sided: more agreement
-        than chance).
+        ``statistic, observed, null_mean, null_sd, p_value, n_permutations,
+        p_value_mc_se, null_mean_mc_se``; the p-value is
+        ``(1 + #{null >= observed}) / (1 + n_permutations)`` (one-sided: more agreement
+        than chance); the last two are Monte-Carlo standard errors,
+        ``sqrt(p (1 - p) / n_permutations)`` and ``null_sd / sqrt(n_permutations)``.
     null : pandas.DataFrame
         ``permutation, statistic, value``: the null distribution.
     """
     if int(n_permutations) < 1:
         raise InputError(f"n_permutations must be >= 1, not {n_permutations}")
     observed = agreement_statistics(indicator, first, topics, multi_label=multi_label)
-    rng = np.random.default_rng(random_state)
-    null = np.empty((int(n_permutations), len(STATISTICS)))
-    for b in range(int(n_permutations)):
-        perm = rng.permutation(len(first))
-        s = agreement_statistics(indicator[perm], first[perm], topics, multi_label=multi_label)
-        null[b] = [s[k] for k in STATISTICS]
+    null = _null_statistics(indicator, first, topics, int(n_permutations), random_state,
+                            multi_label, progress)
     obs = np.array([observed[k] for k in STATISTICS])
     # tolerance: permutations reproducing the observed labelling tie with it exactly
     ge = (null >= obs - 1e-12).sum(axis=0)
+    p_values = (1 + ge) / (1 + len(null))
+    null_sd = null.std(axis=0, ddof=1) if len(null) > 1 else np.zeros(len(obs))
+    p_se, mean_se = _monte_carlo_se(p_values, null_sd, len(null))
     summary = pd.DataFrame(
         {
             "statistic": list(STATISTICS),
             "observed": obs,
             "null_mean": null.mean(axis=0),
-            "null_sd": null.std(axis=0, ddof=1) if len(null) > 1 else np.zeros(len(obs)),
-            "p_value": (1 + ge) / (1 + len(null)),
+            "null_sd": null_sd,
+            "p_value": p_values,
             "n_permutations": np.int64(len(null)),
+            "p_value_mc_se": p_se,
+            "null_mean_mc_se": mean_se,
         }
     )
     long = pd.DataFrame(null, columns=list(STATISTICS))
     long.insert(0, "permutation", np.arange(len(null), dtype=np.int64))
     long = long.melt(id_vars="permutation", var_name="statistic", value_name="value")
     return summary, long
+
+
+def _dense_labels(p: np.ndarray) -> tuple[np.ndarray, int]:
+    """Labels renumbered ``0..k-1`` (in sorted order) and ``k``."""
+    ids, inv = np.unique(np.asarray(p), return_inverse=True)
+    return inv.reshape(-1).astype(np.int64), len(ids)
+
+
+def _joint_counts(a: np.ndarray, ka: int, b: np.ndarray, kb: int) -> np.ndarray:
+    """For each document, how many documents share both its label in ``a`` and in ``b``.
+
+    One contingency table of the two labellings (``ka x kb`` cells when that is small,
+    else the distinct pairs only): O(n) memory.
+    """
+    code = a * kb + b
+    if ka * kb <= max(4 * len(a), 1 << 16):
+        return np.bincount(code, minlength=ka * kb)[code]
+    _, inv, counts = np.unique(code, return_inverse=True, return_counts=True)
+    return counts[inv.reshape(-1)]
 
 
 def extract_consistency(partitions: np.ndarray) -> np.ndarray:
@@ -425,26 +655,44 @@ def extract_consistency(partitions: np.ndarray) -> np.ndarray:
         For each document, the mean over pairs of fits of the Jaccard overlap of the
         sets of documents sharing its topic (itself excluded; 1 when both are empty).
         ``nan`` with fewer than 2 fits.
+
+    Notes
+    -----
+    Computed from label counts, never from document x document matrices: for a document
+    with topic ``s`` in fit ``a`` and ``t`` in fit ``b``, the intersection of its partner
+    sets holds ``N_ab[s, t] - 1`` documents (``N_ab`` the contingency table of the two
+    fits) and the union ``(size_a[s] - 1) + (size_b[t] - 1) - intersection``. Memory is
+    O(n), time O(n x pairs of fits); the integers are exactly those of the pairwise
+    definition.
     """
     parts = np.asarray(partitions)
+    if parts.ndim != 2:
+        raise InputError(f"partitions must be (n_fits, n_documents), not shape {parts.shape}")
     n_fits, n = parts.shape
     if n_fits < 2:
         return np.full(n, np.nan)
-    co = [(p[:, None] == p[None, :]) & ~np.eye(n, dtype=bool) for p in parts]
+    dense = [_dense_labels(p) for p in parts]
+    partners = [np.bincount(lab, minlength=k)[lab] - 1 for lab, k in dense]
     total = np.zeros(n)
     for a, b in combinations(range(n_fits), 2):
-        inter = (co[a] & co[b]).sum(axis=1)
-        union = (co[a] | co[b]).sum(axis=1)
+        inter = _joint_counts(dense[a][0], dense[a][1], dense[b][0], dense[b][1]) - 1
+        union = partners[a] + partners[b] - inter
         total += np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     return total / math.comb(n_fits, 2)
 
 
-def _co_assignment(partitions: np.ndarray) -> np.ndarray:
-    parts = np.asarray(partitions)
-    n = parts.shape[1]
-    co = np.mean([(p[:, None] == p[None, :]) for p in parts], axis=0)
-    co[np.eye(n, dtype=bool)] = 0.0
-    return co
+def _near(by_pattern: np.ndarray, patterns: np.ndarray, block: int = 1024) -> np.ndarray:
+    """``topics x theme sets``: documents of the topic whose themes meet each theme set.
+
+    ``by_pattern @ meets`` with ``meets[q, r]`` true when theme sets ``q`` and ``r``
+    intersect, built in blocks of columns so that memory stays
+    O(theme sets x block).
+    """
+    out = np.empty_like(by_pattern)
+    for lo in range(0, len(patterns), block):
+        meets = ((patterns @ patterns[lo:lo + block].T) > 0).astype(np.int64)
+        out[:, lo:lo + block] = by_pattern @ meets
+    return out
 
 
 def neighbour_agreement(partitions: np.ndarray, indicator: np.ndarray) -> pd.DataFrame:
@@ -465,18 +713,53 @@ def neighbour_agreement(partitions: np.ndarray, indicator: np.ndarray) -> pd.Dat
         themes; ``nan`` if it never has a neighbour), ``main_other_theme_index`` (the
         other theme its neighbours carry most, ``-1`` if none) and
         ``main_other_theme_share``.
+
+    Notes
+    -----
+    A neighbour ``j`` of document ``i`` has weight ``c_ij / n_fits``, ``c_ij`` the number
+    of fits in which they share a topic. Every sum over ``j`` is a sum over fits of
+    counts within ``i``'s topic: topic sizes (the weight), topic x theme counts (the
+    theme mass) and topic x theme-set counts (neighbours sharing a theme, through the
+    distinct sets of themes and which of them intersect). Memory is O(n x themes), never
+    n x n; counts are exact integers, divided by ``n_fits`` at the end.
     """
-    co = _co_assignment(partitions)
-    ind = indicator.astype(float)
-    shares = (ind @ ind.T) > 0
-    weight = co.sum(axis=1)
-    same = np.where(weight > 0, (co * shares).sum(axis=1) / np.where(weight > 0, weight, 1), np.nan)
-    theme_mass = co @ ind
-    theme_mass[indicator] = -1.0
-    other = theme_mass.argmax(axis=1)
-    other_share = np.where(weight > 0, theme_mass[np.arange(len(other)), other]
-                           / np.where(weight > 0, weight, 1), np.nan)
-    other = np.where(theme_mass.max(axis=1) > 0, other, -1)
+    parts = np.asarray(partitions)
+    ind = np.asarray(indicator, dtype=bool)
+    if parts.ndim != 2 or ind.ndim != 2 or parts.shape[1] != ind.shape[0]:
+        raise InputError(f"partitions {parts.shape} and indicator {ind.shape} do not match")
+    n_fits, n = parts.shape
+    n_themes = ind.shape[1]
+    patterns, pattern = np.unique(ind, axis=0, return_inverse=True)
+    pattern = pattern.reshape(-1).astype(np.int64)
+    n_patterns = len(patterns)
+    p64 = patterns.astype(np.int64)
+    has_theme = ind.any(axis=1).astype(np.int64)
+    weight_n = np.zeros(n, dtype=np.int64)
+    same_n = np.zeros(n, dtype=np.int64)
+    mass_n = np.zeros((n, n_themes), dtype=np.int64)
+    for p in parts:
+        lab, k = _dense_labels(p)
+        weight_n += np.bincount(lab, minlength=k)[lab] - 1
+        by_pattern = np.bincount(lab * n_patterns + pattern,
+                                 minlength=k * n_patterns).reshape(k, n_patterns)
+        same_n += _near(by_pattern, p64)[lab, pattern] - has_theme
+        by_theme = np.stack([np.bincount(lab[ind[:, t]], minlength=k) for t in range(n_themes)],
+                            axis=1) if n_themes else np.zeros((k, 0), dtype=np.int64)
+        mass_n += by_theme[lab]
+    mass_n -= n_fits * ind.astype(np.int64)
+    weight = weight_n / n_fits
+    positive = weight > 0
+    safe = np.where(positive, weight, 1)
+    same = np.where(positive, (same_n / n_fits) / safe, np.nan)
+    theme_mass = mass_n / n_fits
+    theme_mass[ind] = -1.0
+    if n_themes:
+        other = theme_mass.argmax(axis=1)
+        other_share = np.where(positive, theme_mass[np.arange(n), other] / safe, np.nan)
+        other = np.where(theme_mass.max(axis=1) > 0, other, -1)
+    else:
+        other = np.full(n, -1)
+        other_share = np.full(n, np.nan)
     return pd.DataFrame({"neighbour_weight": weight, "same_theme_share": same,
                          "main_other_theme_index": other.astype(np.int64),
                          "main_other_theme_share": np.where(other >= 0, other_share, np.nan)})
@@ -510,6 +793,12 @@ def seed_stability(values: pd.DataFrame) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- result
+
+
+def _plural(unit: str) -> str:
+    """``"response"`` -> ``"responses"``, ``"study"`` -> ``"studies"``."""
+    u = str(unit)
+    return u[:-1] + "ies" if u.endswith("y") and u[-2:-1] not in "aeiou" else u + "s"
 
 
 def _clean(x: Any, ndigits: int) -> Any:
@@ -601,6 +890,30 @@ class TopicCheck:
         The reading list: ``kind`` (``extract_neighbours_other_themes``,
         ``topic_without_majority_theme``, ``theme_not_recovered``), ``subject`` (extract,
         topic or theme), ``response_id, themes, topic, score, text``.
+    model_sha256 : str or None
+        SHA-256 of the embedding model's weights (of the distilled weights for the
+        static backend).
+    params : dict
+        Settings of the topic model and, for the static backend, of the distillation.
+    device : str
+        Where the embeddings were computed (``"cpu"``, ``"cuda"``, ``"mps"``).
+    reduction : str
+        Dimensionality reduction of the topic model (``"umap"``, ``"pca"``, ``"none"``).
+    warnings : list of str
+        What the reader must know (fewer topics than ``k`` formed, codings of excluded
+        responses left out).
+    n_excluded : int
+        Responses dropped because ``exclude`` is true.
+    monte_carlo : pandas.DataFrame or None
+        ``statistic, p_value_mc_se, null_mean_mc_se``: Monte-Carlo standard errors of
+        the permutation p-values and chance means.
+    large_n : int
+        Above this many compared documents the summary and the JSON state the
+        Monte-Carlo errors.
+    unit : str
+        What one document is called in the summary (a study's ``settings.unit``:
+        ``"extract"`` for published extracts, ``"response"`` for survey responses);
+        default the neutral ``"document"``. The JSON's keys do not depend on it.
     """
 
     n_documents: int
@@ -632,6 +945,21 @@ class TopicCheck:
     disagreements: pd.DataFrame
     model_sha256: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    device: str = "cpu"
+    reduction: str = "umap"
+    warnings: list[str] = field(default_factory=list)
+    n_excluded: int = 0
+    monte_carlo: pd.DataFrame | None = None
+    large_n: int = 20_000
+    unit: str = "document"
+
+    @property
+    def units(self) -> str:
+        """Plural of :attr:`unit` (``"responses"``)."""
+        return _plural(self.unit)
+
+    def _states_monte_carlo(self) -> bool:
+        return self.monte_carlo is not None and self.n_documents > int(self.large_n)
 
     def statistic(self, name: str, column: str = "observed") -> float:
         """One number of :attr:`statistics` (``observed``, ``p_value``, ``seed_mean``...)."""
@@ -677,9 +1005,10 @@ class TopicCheck:
     def summary(self) -> str:
         """Return a short plain-text summary (what the command line prints)."""
         s = self.statistics.set_index("statistic")
+        on = f" on {self.device}" if self.device != "cpu" else ""
         lines = [
-            f"Topic check ({self.backend}; {self.model}): {self.n_documents} coded extracts, "
-            f"{len(self.themes)} themes, k = {self.k}.",
+            f"Topic check ({self.backend}{on}; {self.model}): {self.n_documents} coded "
+            f"{self.units}, {len(self.themes)} themes, k = {self.k}.",
             "A reflexive prompt, not a validation: agreement is reported against chance "
             "and across seeds.",
             f"{'statistic':<22}{'observed':>9}{'chance':>16}{'p':>8}{'seeds mean (sd)':>20}",
@@ -696,6 +1025,13 @@ class TopicCheck:
             f"adjusted Rand {pa['mean']:.3f} (sd {pa['sd']:.3f}); "
             f"{self.n_permutations} permutations."
         )
+        if self._states_monte_carlo():
+            mc = self.monte_carlo.set_index("statistic")
+            lines.append(
+                f"Monte-Carlo error of the baseline ({self.n_permutations} permutations): "
+                f"p-values ± {mc['p_value_mc_se'].max():.2g}, chance means "
+                f"± {mc['null_mean_mc_se'].max():.2g} (largest standard errors)."
+            )
         z = self.zero_shot_summary
         lines.append(
             f"Zero-shot (definitions, similarity >= {z['min_similarity']}): "
@@ -705,11 +1041,12 @@ class TopicCheck:
         counts = self.disagreements.drop_duplicates(["kind", "subject"])["kind"].value_counts()
         lines.append(
             "Reading list: "
-            f"{int(counts.get('extract_neighbours_other_themes', 0))} extracts whose topic "
-            "neighbours mostly carry other themes, "
+            f"{int(counts.get('extract_neighbours_other_themes', 0))} {self.units} whose "
+            "topic neighbours mostly carry other themes, "
             f"{int(counts.get('topic_without_majority_theme', 0))} topics without a majority "
             f"theme, {int(counts.get('theme_not_recovered', 0))} themes no topic recovers."
         )
+        lines += [f"Warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def to_dict(self, ndigits: int = 6) -> dict[str, Any]:
@@ -723,7 +1060,10 @@ class TopicCheck:
             ``chance`` (``n_permutations, random_state, mean, sd, p_value`` per
             statistic), ``seed_stability`` (``n_seeds, seeds, mean, sd, min, max`` per
             statistic, ``partition_agreement``, ``extract_consistency_mean``),
-            ``matching``, ``zero_shot``, ``disagreements`` and ``note``.
+            ``matching``, ``zero_shot``, ``disagreements``, ``note``, ``device``,
+            ``reduction``, ``n_excluded`` and ``warnings``; above ``large_n`` compared
+            documents ``chance`` also holds ``monte_carlo_se`` (``p_value`` and ``mean``
+            per statistic).
         """
         s = self.statistics.set_index("statistic")
 
@@ -746,6 +1086,10 @@ class TopicCheck:
             "model_sha256": self.model_sha256,
             "model": self.model,
             "clustering": self.clustering,
+            "reduction": self.reduction,
+            "device": self.device,
+            "n_excluded": self.n_excluded,
+            "warnings": list(self.warnings),
             "k": self.k,
             "params": self.params,
             "adjusted_rand": float(s.loc["adjusted_rand", "observed"]),
@@ -792,6 +1136,12 @@ class TopicCheck:
                 ],
             },
         }
+        if self._states_monte_carlo():
+            mc = self.monte_carlo.set_index("statistic")
+            out["chance"]["monte_carlo_se"] = {
+                "p_value": {k: float(mc.loc[k, "p_value_mc_se"]) for k in STATISTICS},
+                "mean": {k: float(mc.loc[k, "null_mean_mc_se"]) for k in STATISTICS},
+            }
         return _clean(out, ndigits)
 
     def to_json(self, path: str | os.PathLike[str] | None = None, ndigits: int = 6) -> str:
@@ -809,16 +1159,53 @@ class TopicCheck:
 
 
 def _responses_frame(responses: pd.DataFrame) -> pd.DataFrame:
+    """``response_id, text, exclude`` of the non-empty responses (``exclude`` coerced)."""
+    from .schemas import coerce_flags
+
     missing = [c for c in ("response_id", "text") if c not in responses.columns]
     if missing:
         raise InputError(f"responses lack column(s) {missing}")
-    df = responses[["response_id", "text"]].copy()
+    cols = ["response_id", "text"] + (["exclude"] if "exclude" in responses.columns else [])
+    df = responses[cols].copy()
+    if "exclude" in df:
+        # a cleaned table read back from CSV holds "True"/"False" strings; anything else
+        # that is not a boolean is an error naming the row
+        df["exclude"] = coerce_flags(df[["exclude"]], source="responses")["exclude"]
+    else:
+        df["exclude"] = False
     df["response_id"] = df["response_id"].astype("string")
     df = df[df["text"].notna() & (df["text"].astype("string").str.strip() != "")]
     dup = df["response_id"][df["response_id"].duplicated()].tolist()
     if dup:
         raise InputError(f"duplicate response ids: {sorted(set(dup))[:5]}")
     return df.reset_index(drop=True)
+
+
+def _analysable(
+    responses: pd.DataFrame, codings: pd.DataFrame, embeddings: Any, messages: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, Any, int]:
+    """Drop excluded responses (and their codings, and their rows of ``embeddings``)."""
+    from .embeddings import Embeddings
+
+    resp = _responses_frame(responses)
+    keep = ~resp["exclude"].to_numpy(dtype=bool)
+    n_excluded = int((~keep).sum())
+    if isinstance(embeddings, Embeddings) and n_excluded and len(embeddings) == len(resp):
+        embeddings = Embeddings(embeddings.vectors[keep], embeddings.backend,
+                                embeddings.model_sha256, embeddings.n_cached,
+                                embeddings.embedder, embeddings.device)
+    if n_excluded:
+        gone = set(resp.loc[~keep, "response_id"].tolist())
+        on_excluded = codings["response_id"].astype("string").isin(gone).to_numpy(dtype=bool)
+        if on_excluded.any():
+            n_resp = codings.loc[on_excluded, "response_id"].nunique()
+            messages.append(f"{int(on_excluded.sum())} coding(s) of {n_resp} excluded "
+                            "response(s) were left out of the comparison")
+            codings = codings.loc[~on_excluded]
+        resp = resp.loc[keep].reset_index(drop=True)
+    if len(resp) < 4:
+        raise InputError(f"only {len(resp)} analysable responses with text; need at least 4")
+    return resp, codings, embeddings, n_excluded
 
 
 def _partition_ari(parts: np.ndarray) -> dict[str, float]:
@@ -835,91 +1222,119 @@ def _partition_ari(parts: np.ndarray) -> dict[str, float]:
 
 def _params(model: Any, n: int, zero_shot_min_similarity: float) -> dict[str, Any]:
     """Collect the settings a reader needs to repeat the check (reported in the JSON)."""
-    from .topics import default_min_cluster_size, default_n_neighbors
+    from .topics import MINIBATCH_KMEANS, default_min_cluster_size, default_n_neighbors
 
-    out: dict[str, Any] = {
-        "reduce": model.reduce,
-        "umap_n_neighbors": int(model.n_neighbors or default_n_neighbors(n)),
-        "umap_n_components": int(max(2, min(model.n_components, n - 2))),
-        "umap_min_dist": 0.0,
-        "umap_metric": "cosine",
-        "vectorizer": f"CountVectorizer(stop_words={model.stop_words!r}, min_df={model.min_df})",
-        "zero_shot_min_similarity": float(zero_shot_min_similarity),
-    }
-    if model.clustering == "kmeans":
+    reduction = getattr(model, "reduction_", model.reduce)
+    clustering = getattr(model, "clustering_", model.clustering)
+    out: dict[str, Any] = {"reduce": reduction}
+    if reduction == "umap":
+        out.update({
+            "umap_n_neighbors": int(model.n_neighbors or default_n_neighbors(n)),
+            "umap_n_components": int(max(2, min(model.n_components, n - 2))),
+            "umap_min_dist": 0.0,
+            "umap_metric": "cosine",
+        })
+    elif reduction == "pca":
+        out.update({"pca_n_components": int(max(2, min(model.n_components, n - 2))),
+                    "pca_svd_solver": "randomized"})
+    out["vectorizer"] = (f"CountVectorizer(stop_words={model.stop_words!r}, "
+                         f"min_df={model.min_df})")
+    out["zero_shot_min_similarity"] = float(zero_shot_min_similarity)
+    if clustering == "kmeans":
         out["kmeans_n_init"] = 10
-    else:
+    elif clustering == "minibatch-kmeans":
+        out.update({f"minibatch_kmeans_{k}": v for k, v in MINIBATCH_KMEANS.items()})
+    elif clustering == "hdbscan":
         out["hdbscan_min_cluster_size"] = int(model.min_cluster_size
                                               or default_min_cluster_size(n))
+    else:
+        est = model.clustering
+        out["cluster_model"] = repr(est)
+    if model.large_n is not None and n > int(model.large_n):
+        out["large_n"] = int(model.large_n)
     return out
 
 
-def topic_check(
-    responses: pd.DataFrame,
-    codings: pd.DataFrame,
-    codebook: Any,
-    *,
-    backend: str = "sentence-transformers",
-    model: str | os.PathLike[str] | None = None,
-    n_seeds: int = 10,
-    n_permutations: int = 1000,
-    random_state: int = RANDOM_STATE,
-    k: int | None = None,
-    clustering: str = "kmeans",
-    multi_label: str = "first",
-    zero_shot_min_similarity: float = 0.3,
-    embeddings: Any = None,
-    cache_dir: str | os.PathLike[str] | None = "auto",
-    progress: bool = False,
-) -> TopicCheck:
-    """Check the manual themes against topic models, with chance and stability.
+def _topic_template(model: Any, k: int, clustering: str, large_n: int | None) -> Any:
+    """Return the :class:`~thematic.topics.TopicModel` to clone for every seed."""
+    from sklearn.base import clone
 
-    Parameters
-    ----------
-    responses : pandas.DataFrame
-        ``response_id, text``.
-    codings : pandas.DataFrame
-        ``response_id, code`` (+ ``start``); codes are theme ids (or codes under themes).
-    codebook : Codebook or pandas.DataFrame
-        The themes (see :func:`theme_table`).
-    backend : {"sentence-transformers", "tfidf"}
-        Embedding backend.
-    model : str or os.PathLike, optional
-        Local sentence-transformers model (see :mod:`thematic.embeddings`).
-    n_seeds : int
-        Topic-model fits (seeds ``random_state, random_state + 1, ...``); the first is
-        the reference fit for the contingency table and the chance baseline.
-    n_permutations : int
-        Permutations of the chance baseline.
-    random_state : int
-        Base seed of the topic models and seed of the permutations.
-    k : int, optional
-        Number of topics (k-means); default the number of themes.
-    clustering : {"kmeans", "hdbscan"}
-        Clustering of :class:`thematic.topics.TopicModel`.
-    multi_label : {"first", "drop", "duplicate"}
-        Single-label rule for multi-theme documents (module docstring).
-    zero_shot_min_similarity : float
-        Threshold of the zero-shot assignment to theme definitions.
-    embeddings : thematic.embeddings.Embeddings, optional
-        Precomputed embeddings of ``responses["text"]`` (after dropping empty texts).
-    cache_dir : str, os.PathLike, "auto" or None
-        Embedding cache.
-    progress : bool
-        Progress bar over seeds and permutations.
+    from .topics import TopicModel
 
-    Returns
-    -------
-    TopicCheck
-    """
-    from .embeddings import Embeddings, embed
-    from .topics import TopicModel, theme_keywords, zero_shot_themes
+    if model is None:
+        return TopicModel(k, clustering=clustering, large_n=large_n)
+    if isinstance(model, TopicModel):
+        template = clone(model)
+        if template.n_topics is None and template.clustering == "kmeans":
+            template.set_params(n_topics=k)
+        return template
+    if not (hasattr(model, "fit") and hasattr(model, "get_params")):
+        raise InputError("model must be a thematic TopicModel or a scikit-learn style "
+                         f"clusterer (fit, get_params, labels_), not {type(model).__name__}")
+    return TopicModel(k, clustering=clone(model), large_n=large_n)
 
+
+def _check_unit(unit: Any) -> str:
+    if not isinstance(unit, str) or not unit.strip() or not unit.strip().isprintable():
+        raise InputError(f"unit must be a word such as 'response', not {unit!r}")
+    return unit
+
+
+def _fewer_topics(fits: Sequence[Any], seeds: Sequence[int]) -> str | None:
+    """Return a warning when some fit formed fewer topics than it was asked for."""
+    short = [(s, f.n_topics_, f.n_topics_requested_) for s, f in zip(seeds, fits, strict=True)
+             if f.n_topics_requested_ is not None and f.n_topics_ < f.n_topics_requested_]
+    if not short:
+        return None
+    k = short[0][2]
+    formed = ", ".join(f"{n} (seed {s})" for s, n, _ in short[:5])
+    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+    return (f"fewer topics than k = {k} formed in {len(short)} of {len(fits)} seeds: "
+            f"{formed}{more} topics; the texts (or their embeddings) may not hold that many "
+            "distinct groups - read the agreement figures with that in mind")
+
+
+@dataclass
+class _CheckData:
+    """The analysable, coded responses of a topic check, with their themes and embeddings."""
+
+    table: pd.DataFrame
+    themes: list[str]
+    ind: np.ndarray
+    first: np.ndarray
+    coded: np.ndarray
+    docs: list[str]
+    rids: list[Any]
+    embeddings: Any
+    n_excluded: int
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Return the theme names by theme id."""
+        return dict(zip(self.table["theme"], self.table["name"], strict=True))
+
+
+def _check_topic_options(n_seeds: int, multi_label: str, unit: Any, model: Any) -> None:
+    """Raise :class:`InputError` for a bad option of :func:`topic_check`."""
     if int(n_seeds) < 1:
         raise InputError(f"n_seeds must be >= 1, not {n_seeds}")
-    if multi_label not in MULTI_LABEL_RULES:
-        raise InputError(f"multi_label must be one of {list(MULTI_LABEL_RULES)}")
-    resp = _responses_frame(responses)
+    check_option("multi_label", multi_label, MULTI_LABEL_RULES)
+    _check_unit(unit)
+    if isinstance(model, (str, os.PathLike)):
+        raise InputError(f"model= is the topic model, not a path ({model!r}); pass a local "
+                         "sentence-transformers model as embedding_model=")
+
+
+def _check_data(
+    responses: pd.DataFrame, codings: pd.DataFrame, codebook: Any, embeddings: Any,
+    messages: list[str], *, backend: str, embedding_model: str | os.PathLike[str] | None,
+    cache_dir: str | os.PathLike[str] | None, progress: bool, random_state: int,
+) -> _CheckData:
+    """Return the analysable responses' themes and embeddings (embedded if not given)."""
+    from .embeddings import Embeddings, embed
+
+    resp, codings, embeddings, n_excluded = _analysable(responses, codings, embeddings,
+                                                        messages)
     table = theme_table(codebook)
     themes, indicator_all, first_all = theme_indicator(resp["response_id"].tolist(), codings,
                                                        codebook)
@@ -930,12 +1345,18 @@ def topic_check(
     docs = resp["text"].astype(str).tolist()
     rids = resp["response_id"].tolist()
     if embeddings is None:
-        embeddings = embed(docs, backend=backend, model=model, cache_dir=cache_dir,
+        embeddings = embed(docs, backend=backend, model=embedding_model, cache_dir=cache_dir,
                            progress=progress, random_state=random_state)
     elif not isinstance(embeddings, Embeddings) or len(embeddings) != len(docs):
         raise InputError("embeddings must be an Embeddings object for the responses' texts")
-    k_eff = int(k) if k is not None else len(themes)
-    seeds = [int(random_state) + i for i in range(int(n_seeds))]
+    return _CheckData(table, themes, ind, first, coded, docs, rids, embeddings, n_excluded)
+
+
+def _fit_seeds(
+    template: Any, seeds: list[int], d: _CheckData, progress: bool
+) -> tuple[list[Any], list[pd.DataFrame]]:
+    """Fit a clone of ``template`` per seed; return the fits and their topic assignments."""
+    from sklearn.base import clone
 
     fits, frames = [], []
     iterator: Iterable[int] = seeds
@@ -944,37 +1365,56 @@ def topic_check(
 
         iterator = tqdm(seeds, desc="seeds")
     for seed in iterator:
-        tm = TopicModel(k_eff, clustering=clustering, random_state=seed)
-        tm.fit(docs, embeddings)
+        tm = clone(template).set_params(random_state=seed)
+        tm.fit(d.docs, embeddings=d.embeddings)
         fits.append(tm)
-        frames.append(tm.topics_frame(rids))
-    ref = fits[0]
-    parts_all = np.stack([f.labels_ for f in fits])
-    parts = parts_all[:, coded]
+        frames.append(tm.topics_frame(d.rids))
+    return fits, frames
 
+
+def _chance_and_stability(
+    d: _CheckData, parts: np.ndarray, seeds: list[int], *, multi_label: str,
+    n_permutations: int, random_state: int, progress: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return the statistics, the per-seed values, the null and its Monte-Carlo errors."""
     seed_rows = []
     for seed, p in zip(seeds, parts, strict=True):
-        for name, v in agreement_statistics(ind, first, p, multi_label=multi_label).items():
+        for name, v in agreement_statistics(d.ind, d.first, p, multi_label=multi_label).items():
             seed_rows.append({"seed": seed, "statistic": name, "value": v})
     seed_stats = pd.DataFrame(seed_rows)
-    chance, null = permutation_test(ind, first, parts[0], n_permutations=n_permutations,
-                                    random_state=random_state, multi_label=multi_label)
-    stats = chance.merge(seed_stability(seed_stats), on="statistic", how="left")
+    chance, null = permutation_test(d.ind, d.first, parts[0], n_permutations=n_permutations,
+                                    random_state=random_state, multi_label=multi_label,
+                                    progress=progress)
+    mc_cols = ["p_value_mc_se", "null_mean_mc_se"]
+    monte_carlo = chance[["statistic", *mc_cols]].copy()
+    stats = chance.drop(columns=mc_cols).merge(seed_stability(seed_stats), on="statistic",
+                                               how="left")
+    return stats, seed_stats, null, monte_carlo
 
-    # contingency + matching (reference seed)
-    ctab, topic_ids = contingency(ind, parts[0])
+
+def _seed_f1(ind: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Return the matched F1 of every theme (columns) in every seed's fit (rows)."""
+    f1_seeds = []
+    for p in parts:
+        t, ids_ = contingency(ind, p)
+        f1_seeds.append(hungarian_match(t, np.array([(p == x).sum() for x in ids_]))["f1"].to_numpy())
+    return np.array(f1_seeds)
+
+
+def _contingency_and_matching(
+    d: _CheckData, parts: np.ndarray, seeds: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """Return the reference contingency table, topic ids and sizes, its long form and matching."""
+    themes = d.themes
+    ctab, topic_ids = contingency(d.ind, parts[0])
     sizes = np.array([(parts[0] == t).sum() for t in topic_ids])
     cont = pd.DataFrame(
         [{"theme": themes[i], "topic": int(topic_ids[j]), "n": int(ctab[i, j])}
          for i in range(len(themes)) for j in range(len(topic_ids))]
     )
     match = hungarian_match(ctab, sizes)
-    f1_seeds = []
-    for p in parts:
-        t, ids_ = contingency(ind, p)
-        f1_seeds.append(hungarian_match(t, np.array([(p == x).sum() for x in ids_]))["f1"].to_numpy())
-    f1_seeds = np.array(f1_seeds)
-    names = dict(zip(table["theme"], table["name"], strict=True))
+    f1_seeds = _seed_f1(d.ind, parts)
+    names = d.names
     matching = pd.DataFrame({
         "theme": themes,
         "name": [names[t] for t in themes],
@@ -985,8 +1425,13 @@ def topic_check(
         "f1_seed_mean": f1_seeds.mean(axis=0),
         "f1_seed_sd": f1_seeds.std(axis=0, ddof=1) if len(seeds) > 1 else np.zeros(len(themes)),
     })
+    return ctab, topic_ids, sizes, cont, matching
 
-    # topics (reference) and theme recovery (all seeds)
+
+def _topic_table(
+    ref: Any, ctab: np.ndarray, topic_ids: np.ndarray, sizes: np.ndarray, themes: list[str]
+) -> pd.DataFrame:
+    """Return the reference fit's topics with their largest theme, its share and top words."""
     topic_rows = []
     tw = ref.topic_words_.sort_values(["topic", "rank"])
     words = tw.groupby("topic")["word"].apply(lambda s: ", ".join(s.head(5)))
@@ -997,24 +1442,35 @@ def topic_check(
         topic_rows.append({"topic": int(t), "size": int(sizes[j]), "top_theme": themes[top],
                            "top_share": float(share), "covered": bool(share > 0.5),
                            "words": words.get(int(t), "")})
-    topics_df = pd.DataFrame(topic_rows)
+    return pd.DataFrame(topic_rows)
+
+
+def _theme_recovery(d: _CheckData, parts: np.ndarray) -> pd.DataFrame:
+    """Return each theme's recovery rate: the share of seeds in which it covers a topic."""
+    themes = d.themes
     recovered = np.zeros(len(themes))
     for p in parts:
-        t, ids_ = contingency(ind, p)
+        t, ids_ = contingency(d.ind, p)
         sz = np.array([(p == x).sum() for x in ids_])
         covers = t / np.maximum(sz, 1) > 0.5
         recovered += covers.any(axis=1)
     rate = recovered / len(parts)
-    recovery = pd.DataFrame({"theme": themes, "name": [names[t] for t in themes],
-                             "recovery_rate": rate, "recovered": rate >= 0.5})
+    names = d.names
+    return pd.DataFrame({"theme": themes, "name": [names[t] for t in themes],
+                         "recovery_rate": rate, "recovered": rate >= 0.5})
 
-    # per extract
+
+def _extract_table(
+    d: _CheckData, parts: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """Return the per-extract table, with the extracts' texts and joined theme ids."""
+    themes = d.themes
     cons = extract_consistency(parts)
-    nb = neighbour_agreement(parts, ind)
-    texts = np.array(docs, dtype=object)[coded]
-    theme_str = ["; ".join(themes[j] for j in np.flatnonzero(row)) for row in ind]
+    nb = neighbour_agreement(parts, d.ind)
+    texts = np.array(d.docs, dtype=object)[d.coded]
+    theme_str = ["; ".join(themes[j] for j in np.flatnonzero(row)) for row in d.ind]
     extracts = pd.DataFrame({
-        "response_id": [rids[i] for i in coded],
+        "response_id": [d.rids[i] for i in d.coded],
         "themes": theme_str,
         "topic": parts[0].astype("int64"),
         "consistency": cons,
@@ -1024,8 +1480,14 @@ def topic_check(
         "main_other_theme_share": nb["main_other_theme_share"],
         "text": texts,
     })
+    return extracts, texts, theme_str
 
-    # reading list
+
+def _reading_list(
+    d: _CheckData, extracts: pd.DataFrame, topics_df: pd.DataFrame, recovery: pd.DataFrame,
+    texts: np.ndarray, theme_str: list[str],
+) -> pd.DataFrame:
+    """Return the extracts worth re-reading, with why (``kind``) and about what (``subject``)."""
     dis = []
     low = extracts[extracts["same_theme_share"].fillna(0.0) < 0.5]
     low = low.sort_values(["same_theme_share", "response_id"], na_position="first")
@@ -1038,72 +1500,223 @@ def topic_check(
             dis.append({"kind": "topic_without_majority_theme", "subject": str(r.topic),
                         "response_id": e.response_id, "themes": e.themes, "topic": e.topic,
                         "score": r.top_share, "text": e.text})
+    ex_ids = extracts["response_id"].tolist()
+    ex_topics = extracts["topic"].tolist()
     for r in recovery[~recovery["recovered"]].itertuples():
-        members = np.flatnonzero(ind[:, themes.index(r.theme)])
-        for i in members:
-            e = extracts.iloc[i]
+        for i in np.flatnonzero(d.ind[:, d.themes.index(r.theme)]).tolist():
             dis.append({"kind": "theme_not_recovered", "subject": r.theme,
-                        "response_id": e.response_id, "themes": e.themes, "topic": e.topic,
-                        "score": r.recovery_rate, "text": e.text})
-    disagreements = pd.DataFrame(
+                        "response_id": ex_ids[i], "themes": theme_str[i], "topic": ex_topics[i],
+                        "score": r.recovery_rate, "text": texts[i]})
+    return pd.DataFrame(
         dis, columns=["kind", "subject", "response_id", "themes", "topic", "score", "text"]
     )
 
-    # BERTopic manual mode and zero-shot
-    labels_lists = [[themes[j] for j in np.flatnonzero(row)] for row in ind]
-    sub = Embeddings(embeddings.vectors[coded], embeddings.backend, embeddings.model_sha256,
-                     0, embeddings.embedder)
+
+def _keywords_and_zero_shot(
+    d: _CheckData, extracts: pd.DataFrame, texts: np.ndarray, min_similarity: float
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Return BERTopic's manual-mode theme keywords, the zero-shot table and its summary."""
+    from .embeddings import Embeddings
+    from .topics import theme_keywords, zero_shot_themes
+
+    themes, table, embeddings = d.themes, d.table, d.embeddings
+    labels_lists = [[themes[j] for j in np.flatnonzero(row)] for row in d.ind]
+    sub = Embeddings(embeddings.vectors[d.coded], embeddings.backend, embeddings.model_sha256,
+                     0, embeddings.embedder, embeddings.device)
     keywords = theme_keywords(list(texts), labels_lists, embeddings=sub)
     definitions = {
-        t: (f"{n}. {d}" if d else n)
-        for t, n, d in zip(table["theme"], table["name"], table["definition"], strict=True)
+        t: (f"{n}. {dfn}" if dfn else n)
+        for t, n, dfn in zip(table["theme"], table["name"], table["definition"], strict=True)
     }
-    zs = zero_shot_themes(list(texts), definitions, sub,
-                          min_similarity=zero_shot_min_similarity,
+    zs = zero_shot_themes(list(texts), definitions, sub, min_similarity=min_similarity,
                           response_ids=extracts["response_id"].tolist(), own_themes=labels_lists)
-    n_themes_per_doc = ind.sum(axis=1)
+    n_themes_per_doc = d.ind.sum(axis=1)
     zs_summary = {
         "theme_text": "name. definition",
-        "min_similarity": float(zero_shot_min_similarity),
+        "min_similarity": float(min_similarity),
         "n_assigned": int(zs["assigned_theme"].notna().sum()),
         "n_on_own_theme": int(zs["on_own_theme"].sum()),
         "n_nearest_is_own": int(zs["nearest_is_own"].sum()),
         "expected_nearest_is_own_by_chance": float((n_themes_per_doc / len(themes)).sum()),
     }
+    return keywords, zs, zs_summary
 
-    themes_df = table.copy()
-    themes_df["n_documents"] = ind.sum(axis=0).astype("int64")
+
+def _check_params(ref: Any, d: _CheckData, zero_shot_min_similarity: float) -> dict[str, Any]:
+    """Return the settings to report: the reference model's, and any static distillation's."""
+    params = _params(ref, len(d.docs), zero_shot_min_similarity)
+    settings = getattr(d.embeddings.embedder, "settings_", None)
+    if settings:
+        params["static_distillation"] = dict(settings)
+    return params
+
+
+def topic_check(
+    responses: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Any,
+    *,
+    backend: str = "sentence-transformers",
+    model: Any = None,
+    embedding_model: str | os.PathLike[str] | None = None,
+    n_seeds: int = 10,
+    n_permutations: int = 1000,
+    random_state: int = RANDOM_STATE,
+    k: int | None = None,
+    clustering: str = "kmeans",
+    multi_label: str = "first",
+    zero_shot_min_similarity: float = 0.3,
+    embeddings: Any = None,
+    cache_dir: str | os.PathLike[str] | None = "auto",
+    progress: bool = False,
+    large_n: int | None = None,
+    unit: str = "document",
+) -> TopicCheck:
+    """Check the manual themes against topic models, with chance and stability.
+
+    Only analysable responses are embedded, modelled and compared: rows whose
+    ``exclude`` is true (booleans, or the strings ``"True"``/``"False"`` of a cleaned
+    table read back from CSV) are dropped first, with any codings they carry (said in
+    :attr:`TopicCheck.warnings`).
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        ``response_id, text`` (+ ``exclude``).
+    codings : pandas.DataFrame
+        ``response_id, code`` (+ ``start``); codes are theme ids (or codes under themes).
+    codebook : Codebook or pandas.DataFrame
+        The themes (see :func:`theme_table`).
+    backend : {"sentence-transformers", "static", "tfidf"}
+        Embedding backend (:func:`thematic.embeddings.embed`).
+    model : TopicModel or estimator, optional
+        Your own topic model: a :class:`thematic.topics.TopicModel` (its ``n_topics``
+        defaults to ``k`` when unset) or any scikit-learn style clusterer (``fit``,
+        ``labels_``; used as the clustering step of a :class:`~thematic.topics.TopicModel`).
+        It is cloned (:func:`sklearn.base.clone`) for every seed with that seed as
+        ``random_state``. Its own ``embedding_backend``/``embedding_model`` are not used:
+        the embeddings are computed once, here, from ``backend`` and
+        ``embedding_model`` (or given as ``embeddings``).
+    embedding_model : str or os.PathLike, optional
+        Local sentence-transformers model (see :mod:`thematic.embeddings`).
+    n_seeds : int
+        Topic-model fits (seeds ``random_state, random_state + 1, ...``); the first is
+        the reference fit for the contingency table and the chance baseline.
+    n_permutations : int
+        Permutations of the chance baseline.
+    random_state : int
+        Base seed of the topic models and seed of the permutations.
+    k : int, optional
+        Number of topics (k-means); default the number of themes.
+    clustering : {"kmeans", "hdbscan"}
+        Clustering of :class:`thematic.topics.TopicModel` (ignored with ``model``).
+    multi_label : {"first", "drop", "duplicate"}
+        Single-label rule for multi-theme documents (module docstring).
+    zero_shot_min_similarity : float
+        Threshold of the zero-shot assignment to theme definitions.
+    embeddings : thematic.embeddings.Embeddings, optional
+        Precomputed embeddings of ``responses["text"]`` (after dropping empty texts;
+        with or without the excluded rows).
+    cache_dir : str, os.PathLike, "auto" or None
+        Embedding cache.
+    progress : bool
+        Progress bars over seeds and permutations.
+    large_n : int, optional
+        Document count above which the default topic model switches to PCA and
+        mini-batch k-means (default :data:`thematic.topics.LARGE_N`); also the count
+        above which the summary and JSON state the Monte-Carlo error of the baseline.
+    unit : str
+        What a document is called in the summary: a study's ``settings.unit``
+        (``"response"``, ``"extract"``); default ``"document"``.
+
+    Returns
+    -------
+    TopicCheck
+
+    Raises
+    ------
+    InputError
+        For a bad option (naming it and the values allowed), too few analysable or coded
+        responses, or embeddings that do not match the responses.
+    ValidationError
+        Listing every coding whose code or response is unknown.
+    """
+    from .topics import LARGE_N
+
+    _check_topic_options(n_seeds, multi_label, unit, model)
+    large = LARGE_N if large_n is None else int(large_n)
+    messages: list[str] = []
+    d = _check_data(responses, codings, codebook, embeddings, messages, backend=backend,
+                    embedding_model=embedding_model, cache_dir=cache_dir, progress=progress,
+                    random_state=random_state)
+    k_eff = int(k) if k is not None else len(d.themes)
+    seeds = [int(random_state) + i for i in range(int(n_seeds))]
+    template = _topic_template(model, k_eff, clustering, large)
+    fits, frames = _fit_seeds(template, seeds, d, progress)
+    ref = fits[0]
+    few = _fewer_topics(fits, seeds)
+    if few:
+        messages.append(few)
+    parts = np.stack([f.labels_ for f in fits])[:, d.coded]
+    stats, seed_stats, null, monte_carlo = _chance_and_stability(
+        d, parts, seeds, multi_label=multi_label, n_permutations=n_permutations,
+        random_state=random_state, progress=progress)
+    ctab, topic_ids, sizes, cont, matching = _contingency_and_matching(d, parts, seeds)
+    topics_df = _topic_table(ref, ctab, topic_ids, sizes, d.themes)
+    recovery = _theme_recovery(d, parts)
+    extracts, texts, theme_str = _extract_table(d, parts)
+    disagreements = _reading_list(d, extracts, topics_df, recovery, texts, theme_str)
+    keywords, zs, zs_summary = _keywords_and_zero_shot(d, extracts, texts,
+                                                       zero_shot_min_similarity)
+    params = _check_params(ref, d, zero_shot_min_similarity)
+    themes_df = d.table.copy()
+    themes_df["n_documents"] = d.ind.sum(axis=0).astype("int64")
+    requested = ref.n_topics_requested_
     return TopicCheck(
-        n_documents=int(len(coded)),
-        n_responses=int(len(docs)),
-        n_multi_theme=int((n_themes_per_doc > 1).sum()),
-        multi_label=multi_label,
-        backend=embeddings.backend,
-        model=ref.model_name_,
-        clustering=clustering,
-        k=k_eff if clustering == "kmeans" else int(ref.n_topics_),
-        seeds=seeds,
-        n_permutations=int(n_permutations),
-        random_state=int(random_state),
-        themes=themes_df,
-        statistics=stats,
-        seed_statistics=seed_stats,
-        null=null,
+        n_documents=int(len(d.coded)), n_responses=int(len(d.docs)),
+        n_multi_theme=int((d.ind.sum(axis=1) > 1).sum()), multi_label=multi_label,
+        backend=d.embeddings.backend, model=ref.model_name_, clustering=ref.clustering_,
+        k=int(requested) if requested is not None else int(ref.n_topics_), seeds=seeds,
+        n_permutations=int(n_permutations), random_state=int(random_state),
+        themes=themes_df, statistics=stats, seed_statistics=seed_stats, null=null,
         partition_agreement=_partition_ari(parts),
-        assignments=pd.concat(frames, ignore_index=True),
-        contingency=cont,
-        matching=matching,
-        topic_words=ref.topic_words_,
-        theme_keywords=keywords,
-        zero_shot=zs,
-        zero_shot_summary=zs_summary,
-        extracts=extracts,
-        topics=topics_df,
-        theme_recovery=recovery,
-        disagreements=disagreements,
-        model_sha256=embeddings.model_sha256,
-        params=_params(ref, len(docs), zero_shot_min_similarity),
+        assignments=pd.concat(frames, ignore_index=True), contingency=cont,
+        matching=matching, topic_words=ref.topic_words_, theme_keywords=keywords,
+        zero_shot=zs, zero_shot_summary=zs_summary, extracts=extracts, topics=topics_df,
+        theme_recovery=recovery, disagreements=disagreements,
+        model_sha256=d.embeddings.model_sha256, params=params, device=d.embeddings.device,
+        reduction=ref.reduction_, warnings=messages, n_excluded=d.n_excluded,
+        monte_carlo=monte_carlo, large_n=large, unit=unit,
     )
+
+
+def _with_k(model: Any, k: int) -> Any:
+    """Return the :class:`~thematic.topics.TopicModel` of a k-sweep at ``k`` (unfitted)."""
+    from sklearn.base import clone
+
+    from .topics import TopicModel
+
+    if model is None:
+        return TopicModel(k, clustering="kmeans")
+    if isinstance(model, TopicModel):
+        est = model.clustering
+        if isinstance(est, str):
+            if est != "kmeans":
+                raise InputError(f"a k-sweep needs a clustering with a number of clusters; "
+                                 f"TopicModel(clustering={est!r}) has none (use 'kmeans' or a "
+                                 "clusterer with n_clusters)")
+            return clone(model).set_params(n_topics=k)
+        if "n_clusters" not in est.get_params(deep=False):
+            raise InputError("a k-sweep needs a clustering with an n_clusters parameter, not "
+                             f"{type(est).__name__}")
+        return clone(model).set_params(clustering=clone(est).set_params(n_clusters=k))
+    if not (hasattr(model, "fit") and hasattr(model, "get_params")):
+        raise InputError("model must be a thematic TopicModel or a scikit-learn style "
+                         f"clusterer (fit, get_params, labels_), not {type(model).__name__}")
+    if "n_clusters" not in model.get_params(deep=False):
+        raise InputError("model must be a TopicModel or a clusterer with an n_clusters "
+                         f"parameter, not {type(model).__name__}")
+    return TopicModel(k, clustering=clone(model).set_params(n_clusters=k))
 
 
 def k_sweep(
@@ -1114,28 +1727,47 @@ def k_sweep(
     *,
     embeddings: Any = None,
     backend: str = "sentence-transformers",
+    model: Any = None,
+    embedding_model: str | os.PathLike[str] | None = None,
     n_seeds: int = 3,
     random_state: int = RANDOM_STATE,
     multi_label: str = "first",
     cache_dir: str | os.PathLike[str] | None = "auto",
 ) -> pd.DataFrame:
-    """Agreement statistics of k-means topic models over a range of ``k``.
+    """Agreement statistics of topic models over a range of ``k`` (numbers of topics).
+
+    The same topic model is fitted for every ``k`` and seed on the same embeddings
+    (computed once), and each fit is compared with the themes as in :func:`topic_check`
+    (no chance baseline here: read the curve's shape, not its level).
 
     Parameters
     ----------
     responses, codings, codebook
-        As for :func:`topic_check`.
+        As for :func:`topic_check` (excluded responses are dropped the same way).
     ks : iterable of int
-        Numbers of topics.
+        Numbers of topics, each at least 2 and below the number of responses.
     embeddings : Embeddings, optional
         Precomputed embeddings of the responses' texts.
-    backend : str
+    backend : {"sentence-transformers", "static", "tfidf"}
         Embedding backend if ``embeddings`` is omitted.
+    model : TopicModel or estimator, optional
+        Your own topic model, cloned for every ``k`` and seed: a
+        :class:`~thematic.topics.TopicModel` gets ``n_topics=k`` (k-means) or, when its
+        clustering is an estimator, that estimator gets ``n_clusters=k``; any other
+        scikit-learn clusterer with ``n_clusters`` becomes the clustering step of a
+        :class:`~thematic.topics.TopicModel`. Each fit gets its seed as ``random_state``.
+        Default: the k-means :class:`~thematic.topics.TopicModel`. As in
+        :func:`topic_check`, the model's own ``embedding_backend``/``embedding_model``
+        are not used: the embeddings come from ``embeddings``, or ``backend`` and
+        ``embedding_model``.
+    embedding_model : str or os.PathLike, optional
+        Local sentence-transformers model if ``embeddings`` is omitted (also the source
+        of the static backend).
     n_seeds : int
-        Seeds per ``k``.
+        Seeds per ``k`` (``random_state, random_state + 1, ...``).
     random_state : int
         First seed.
-    multi_label : str
+    multi_label : {"first", "drop", "duplicate"}
         Single-label rule.
     cache_dir : str, os.PathLike, "auto" or None
         Embedding cache.
@@ -1143,67 +1775,56 @@ def k_sweep(
     Returns
     -------
     pandas.DataFrame
-        ``k, statistic, mean, sd, n_seeds``.
-    """
-    from .embeddings import embed
-    from .topics import sweep_k
-
-    resp = _responses_frame(responses)
-    _, ind_all, first_all = theme_indicator(resp["response_id"].tolist(), codings, codebook)
-    coded = np.flatnonzero(ind_all.any(axis=1))
-    docs = resp["text"].astype(str).tolist()
-    if embeddings is None:
-        embeddings = embed(docs, backend=backend, cache_dir=cache_dir, random_state=random_state)
-    seeds = [int(random_state) + i for i in range(int(n_seeds))]
-    sweep = sweep_k(docs, ks, embeddings=embeddings, seeds=seeds)
-    rows = []
-    for (kk, seed), g in sweep.groupby(["k", "seed"], sort=True):
-        labels = g.sort_values("position")["topic"].to_numpy()[coded]
-        st = agreement_statistics(ind_all[coded], first_all[coded], labels,
-                                  multi_label=multi_label)
-        rows += [{"k": int(kk), "seed": int(seed), "statistic": s, "value": v}
-                 for s, v in st.items()]
-    df = pd.DataFrame(rows)
-    g = df.groupby(["k", "statistic"], sort=False)["value"]
-    out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1).fillna(0.0),
-                        "n_seeds": g.size().astype("int64")}).reset_index()
-    out["statistic"] = pd.Categorical(out["statistic"], categories=list(STATISTICS),
-                                      ordered=True)
-    return out.sort_values(["k", "statistic"]).astype({"statistic": str}).reset_index(drop=True)
-
-
-def load_project(
-    root: str | os.PathLike[str] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
-    """Read the project's responses, codings and codebook.
-
-    Parameters
-    ----------
-    root : str or os.PathLike, optional
-        Project root (found from the working directory if omitted).
-
-    Returns
-    -------
-    responses : pandas.DataFrame
-        ``corpus/processed/responses.csv``.
-    codings : pandas.DataFrame
-        ``corpus/coding/codings.csv`` (:func:`thematic.coding.load_codings`, checked
-        against the responses and the codebook).
-    codebook : thematic.codebook.Codebook
-        ``corpus/coding/codebook.yaml`` (:func:`thematic.codebook.load_codebook`).
+        ``k, statistic, mean, sd, n_seeds, n_topics_min``: the mean and sd of each
+        statistic over the seeds, and the fewest topics formed by any seed at that ``k``
+        (below ``k`` when the texts do not hold that many distinct groups).
 
     Raises
     ------
     InputError
-        If a file is missing.
-    ValidationError
-        If the codebook or the codings have problems (every problem listed).
+        For a bad option, a ``k`` out of range, a model that has no number of clusters,
+        or embeddings that do not match the responses.
     """
-    from .codebook import load_codebook
-    from .coding import load_codings, load_responses
+    from sklearn.base import clone
 
-    paths = project_paths(root)
-    responses = load_responses(paths.responses)
-    codebook = load_codebook(paths.codebook)
-    codings = load_codings(paths.codings, responses, codebook)
-    return responses, codings, codebook
+    from .embeddings import Embeddings, embed
+
+    ks = [int(k) for k in ks]
+    if not ks:
+        raise InputError("ks is empty: give the numbers of topics to sweep")
+    if int(n_seeds) < 1:
+        raise InputError(f"n_seeds must be >= 1, not {n_seeds}")
+    check_option("multi_label", multi_label, MULTI_LABEL_RULES)
+    templates = {k: _with_k(model, k) for k in ks}
+    resp, codings, embeddings, _ = _analysable(responses, codings, embeddings, [])
+    _, ind_all, first_all = theme_indicator(resp["response_id"].tolist(), codings, codebook)
+    coded = np.flatnonzero(ind_all.any(axis=1))
+    docs = resp["text"].astype(str).tolist()
+    bad = [k for k in ks if not 2 <= k <= len(docs) - 1]
+    if bad:
+        raise InputError(f"every k must be between 2 and n - 1 = {len(docs) - 1} for "
+                         f"{len(docs)} analysable responses, not {bad}")
+    if embeddings is None:
+        embeddings = embed(docs, backend=backend, model=embedding_model, cache_dir=cache_dir,
+                           random_state=random_state)
+    elif not isinstance(embeddings, Embeddings) or len(embeddings) != len(docs):
+        raise InputError("embeddings must be an Embeddings object for the responses' texts")
+    seeds = [int(random_state) + i for i in range(int(n_seeds))]
+    rows, formed = [], {}
+    for k in ks:
+        for seed in seeds:
+            tm = clone(templates[k]).set_params(random_state=seed)
+            labels = tm.fit_predict(docs, embeddings=embeddings)
+            formed[k] = min(formed.get(k, tm.n_topics_), tm.n_topics_)
+            st = agreement_statistics(ind_all[coded], first_all[coded], labels[coded],
+                                      multi_label=multi_label)
+            rows += [{"k": k, "seed": seed, "statistic": s, "value": v} for s, v in st.items()]
+    df = pd.DataFrame(rows)
+    g = df.groupby(["k", "statistic"], sort=False)["value"]
+    out = pd.DataFrame({"mean": g.mean(), "sd": g.std(ddof=1).fillna(0.0),
+                        "n_seeds": g.size().astype("int64")}).reset_index()
+    out["n_topics_min"] = out["k"].map(formed).astype("int64")
+    out["statistic"] = pd.Categorical(out["statistic"], categories=list(STATISTICS),
+                                      ordered=True)
+    out = out.sort_values(["k", "statistic"], kind="stable")
+    return out.astype({"statistic": str, "k": "int64"}).reset_index(drop=True)

@@ -1,9 +1,9 @@
 """Project paths and fixed seeds.
 
-The project root is found by walking up from the current directory to the first
-directory holding both ``pyproject.toml`` and ``corpus/`` (so notebooks, run from
+The project (study) root is found by walking up from the current directory to the first
+directory holding the study settings file ``thematic.yaml`` (so notebooks, run from
 ``notebooks/``, and the command line, run from the root, see the same files), or taken
-from the ``THEMATIC_PROJECT_ROOT`` environment variable.
+from the ``THEMATIC_PROJECT_ROOT`` environment variable. See :mod:`thematic.project`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ __all__ = ["RANDOM_STATE", "ProjectPaths", "find_project_root", "project_paths"]
 #: The seed every random step uses unless the caller passes another ``random_state``.
 RANDOM_STATE: int = 20230701
 
-#: The caucus names as the source slides attribute extracts.
-GROUPS: tuple[str, str] = ("Racially Minoritised Caucus", "White Caucus")
-
-
 def find_project_root(start: str | os.PathLike[str] | None = None) -> Path:
     """Return the thematic project root.
 
@@ -32,18 +28,18 @@ def find_project_root(start: str | os.PathLike[str] | None = None) -> Path:
     Raises
     ------
     FileNotFoundError
-        If no directory up the tree holds ``pyproject.toml`` and ``corpus/``.
+        If no directory up the tree holds ``thematic.yaml``.
     """
     env = os.environ.get("THEMATIC_PROJECT_ROOT")
-    if env:
+    if env and start is None:
         return Path(env).resolve()
     here = Path(start or Path.cwd()).resolve()
     for d in (here, *here.parents):
-        if (d / "pyproject.toml").is_file() and (d / "corpus").is_dir():
+        if (d / "thematic.yaml").is_file():
             return d
     raise FileNotFoundError(
-        f"no thematic project found at or above {here} (looked for pyproject.toml and corpus/); "
-        "run from the project root or set THEMATIC_PROJECT_ROOT"
+        f"no thematic study found at or above {here} (looked for thematic.yaml); "
+        "pass --project DIR, set THEMATIC_PROJECT_ROOT, or create one with `thematic init`"
     )
 
 

@@ -18,11 +18,31 @@ backend used:
     ``THEMATIC_EMBEDDING_MODEL=/models/name``. Its weights are hashed and the hash is part
     of the cache key; pass ``sha256=`` to have them verified too.
 
+``"static"`` (:class:`StaticEmbedder`)
+    A static (word-vector) model distilled from the same local sentence-transformers model
+    with ``model2vec`` on first use: every token of the model's vocabulary is passed through
+    the model once, the outputs are reduced by PCA (``pca_dims``) and weighted (SIF), and a
+    text's vector is the normalised mean of its tokens' vectors - no transformer at
+    encoding time, tens of times faster on a CPU. The distilled model is cached under the
+    embedding cache (``embeddings/static/<model>-pca<d>-<key>/``) with
+    ``distillation.json`` beside it holding its SHA-256 and the distillation settings;
+    distillation runs on the CPU with pinned threads, so two distillations give
+    byte-identical weights. Labelled ``"static:model2vec-<model>-pca<d>"``; the
+    ``model_sha256`` of its results is the SHA-256 of the distilled weights.
+
 ``"tfidf"`` (:class:`TfidfSvdEmbedder`)
     A torch-free fallback: TF-IDF followed by truncated SVD (latent semantic analysis) and
     L2 normalisation, as an sklearn :class:`~sklearn.pipeline.Pipeline` (which BERTopic
     accepts as ``embedding_model``). Labelled ``"tfidf-svd"``. It is fitted on the texts
     it embeds, so it captures word overlap, not meaning.
+
+Device
+    :class:`SentenceEmbedder` uses ``device="auto"``: a CUDA GPU when
+    ``torch.cuda.is_available()``, else Apple's MPS when available, else the CPU
+    (:func:`select_device`); every result records the device in
+    :attr:`Embeddings.device`. Bit-stability is promised on the CPU; vectors computed on a
+    GPU are cached separately (the device is part of the cache key when it is not the
+    CPU).
 
 Caching
     Sentence-transformer embeddings are cached on disk, keyed by the model (id, weights
@@ -73,7 +93,9 @@ __all__ = [
     "Embeddings",
     "SentenceEmbedder",
     "TfidfSvdEmbedder",
+    "StaticEmbedder",
     "embed",
+    "select_device",
     "make_embedder",
     "packaged_model_path",
     "file_sha256",
@@ -91,7 +113,7 @@ DEFAULT_MODEL_SHA256: str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379ca
 MODEL_ENV_VAR: str = "THEMATIC_EMBEDDING_MODEL"
 
 #: Backend names accepted by :func:`embed` / :func:`make_embedder`.
-BACKENDS: tuple[str, ...] = ("sentence-transformers", "tfidf")
+BACKENDS: tuple[str, ...] = ("sentence-transformers", "tfidf", "static")
 
 #: Fixed encoding batch size (part of the cache key).
 BATCH_SIZE: int = 32
@@ -111,6 +133,36 @@ _HOW_TO_POINT = (
 
 _sha_memo: dict[tuple[str, int, int], str] = {}
 _model_memo: dict[tuple[str, str], Any] = {}
+_static_memo: dict[str, tuple[Path, str]] = {}
+
+
+def select_device(device: str | None = "auto") -> str:
+    """Return the torch device to embed on.
+
+    Parameters
+    ----------
+    device : str or None
+        ``"auto"`` (or ``None``): ``"cuda"`` when ``torch.cuda.is_available()``, else
+        ``"mps"`` when ``torch.backends.mps.is_available()``, else ``"cpu"``. Any other
+        value (``"cpu"``, ``"cuda:1"``...) is returned unchanged.
+
+    Returns
+    -------
+    str
+        The device name; ``"cpu"`` when torch is not installed.
+    """
+    if device not in (None, "auto"):
+        return str(device)
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
 
 
 # --------------------------------------------------------------------------- model files
@@ -327,7 +379,7 @@ class _ShardCache:
             return []
         return sorted(self.directory.glob("*.npz"))
 
-    def _load(self) -> tuple[list[tuple[Path, np.ndarray]], dict[bytes, tuple[int, int]]]:
+    def _read(self) -> tuple[list[tuple[Path, np.ndarray]], dict[bytes, tuple[int, int]]]:
         shards: list[tuple[Path, np.ndarray]] = []
         index: dict[bytes, tuple[int, int]] = {}
         for path in self._shards():
@@ -346,7 +398,7 @@ class _ShardCache:
 
     def get(self, keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """Vectors for ``keys`` (rows of missing keys undefined) and a boolean hit mask."""
-        shards, index = self._load()
+        shards, index = self._read()
         hit = np.zeros(len(keys), dtype=bool)
         if not shards:
             return None, hit
@@ -376,7 +428,7 @@ class _ShardCache:
                      vectors=np.ascontiguousarray(vectors, dtype=np.float32))
 
     def _merge(self, shards: list[Path]) -> None:
-        loaded, index = self._load()
+        loaded, index = self._read()
         if not loaded:
             return
         order = sorted(index.items())
@@ -408,8 +460,12 @@ class Embeddings:
     n_cached : int
         How many distinct texts came from the cache.
     embedder : object
-        The fitted embedder (:class:`SentenceEmbedder` or :class:`TfidfSvdEmbedder`),
-        to embed further texts (theme definitions) in the same space.
+        The fitted embedder (:class:`SentenceEmbedder`, :class:`StaticEmbedder` or
+        :class:`TfidfSvdEmbedder`), to embed further texts (theme definitions) in the same
+        space.
+    device : str
+        Where the vectors were computed (``"cpu"``, ``"cuda"``, ``"mps"``); for vectors
+        served from the cache, the device that first computed them.
     """
 
     vectors: np.ndarray
@@ -417,6 +473,7 @@ class Embeddings:
     model_sha256: str | None = None
     n_cached: int = 0
     embedder: Any = field(default=None, repr=False, compare=False)
+    device: str = "cpu"
 
     def __len__(self) -> int:
         return len(self.vectors)
@@ -462,7 +519,9 @@ class SentenceEmbedder(BaseEstimator):
         torch threads while encoding (default ``min(4, cpu_count)``), pinned so results
         are reproducible.
     device : str
-        torch device; ``"cpu"`` (the only device on which bit-stability is promised).
+        torch device: ``"auto"`` (default; a GPU when there is one, see
+        :func:`select_device`), ``"cpu"``, ``"cuda"``, ``"mps"``. Bit-stability is
+        promised on the CPU.
 
     Attributes
     ----------
@@ -480,6 +539,12 @@ class SentenceEmbedder(BaseEstimator):
         Texts encoded by the model (cache misses) since ``fit``.
     n_cached_ : int
         Texts served from the cache since ``fit``.
+    device_ : str
+        The device that computed the vectors of the last :meth:`transform`: the one the
+        model runs on (resolved from ``device`` when the model is first needed, so a
+        cached re-run never imports torch) or, when every vector came from the cache, the
+        device recorded in the cache (``model.json``; ``"cpu"`` for older caches). The
+        device is not part of the cache key: a cache returns the vectors first computed.
 
     Examples
     --------
@@ -497,7 +562,7 @@ class SentenceEmbedder(BaseEstimator):
         cache_dir: str | os.PathLike[str] | None = "auto",
         progress: bool = False,
         num_threads: int | None = None,
-        device: str = "cpu",
+        device: str = "auto",
     ) -> None:
         self.model = model
         self.sha256 = sha256
@@ -550,6 +615,7 @@ class SentenceEmbedder(BaseEstimator):
             self.cache_dir_ = root / "embeddings" / f"{slug}-{key}"
         self.n_encoded_ = 0
         self.n_cached_ = 0
+        self.device_ = self.device if self.device not in (None, "auto") else "cpu"
         return self
 
     @staticmethod
@@ -568,7 +634,9 @@ class SentenceEmbedder(BaseEstimator):
     def model_(self) -> Any:
         """The loaded :class:`sentence_transformers.SentenceTransformer` (loaded on first use)."""
         self._check_fitted()
-        key = (str(Path(self.model_path_).resolve()), self.device)
+        device = select_device(self.device)
+        self.run_device_ = device
+        key = (str(Path(self.model_path_).resolve()), device)
         if key not in _model_memo:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -583,7 +651,7 @@ class SentenceEmbedder(BaseEstimator):
                         "torch-free TF-IDF + SVD embeddings"
                     ) from None
                 _model_memo[key] = SentenceTransformer(
-                    str(self.model_path_), device=self.device, local_files_only=True
+                    str(self.model_path_), device=device, local_files_only=True
                 )
         return _model_memo[key]
 
@@ -635,9 +703,12 @@ class SentenceEmbedder(BaseEstimator):
             if vecs is None:
                 vecs = np.zeros((len(unique), new.shape[1]), dtype=np.float32)
             vecs[miss] = new
+            self.device_ = self.run_device_
             if cache is not None:
                 self._write_meta(new.shape[1])
                 cache.put(keys[miss], new)
+        elif cache is not None:
+            self.device_ = self._cached_device()
         self.n_cached_ += int(hit.sum())
         self.last_n_cached_ = int(hit.sum())
         assert vecs is not None
@@ -653,6 +724,13 @@ class SentenceEmbedder(BaseEstimator):
         except (OSError, ValueError, KeyError, TypeError):
             return int(self.model_.get_sentence_embedding_dimension())
 
+    def _cached_device(self) -> str:
+        try:
+            meta = json.loads((self.cache_dir_ / "model.json").read_text(encoding="utf-8"))
+            return str(meta.get("device", "cpu"))
+        except (OSError, ValueError, AttributeError):
+            return "cpu"
+
     def _write_meta(self, dim: int) -> None:
         meta = self.cache_dir_ / "model.json"
         if not meta.exists():
@@ -661,7 +739,8 @@ class SentenceEmbedder(BaseEstimator):
                 json.dumps(
                     {"backend": self.backend_, "model_id": self.model_id_,
                      "weights_sha256": self.weights_sha256_, "batch_size": int(self.batch_size),
-                     "max_seq_length": self.max_seq_length_, "dimension": dim},
+                     "max_seq_length": self.max_seq_length_, "dimension": dim,
+                     "device": self.run_device_},
                     indent=2, sort_keys=True,
                 ) + "\n",
             )
@@ -673,6 +752,265 @@ class SentenceEmbedder(BaseEstimator):
     def bertopic_backend(self) -> Any:
         """Return the object to pass to BERTopic as ``embedding_model`` (the model)."""
         return self.model_
+
+
+#: Distillation defaults of the static backend (model2vec's own defaults).
+STATIC_PCA_DIMS: int = 256
+STATIC_SIF_COEFFICIENT: float = 1e-4
+
+
+@contextlib.contextmanager
+def _no_model2vec_bars(progress: bool) -> Iterator[None]:
+    """Silence model2vec's token-encoding progress bar unless ``progress``."""
+    if progress:
+        yield
+        return
+    import functools
+
+    from model2vec.distill import inference
+
+    original = inference.tqdm
+    inference.tqdm = functools.partial(original, disable=True)
+    try:
+        yield
+    finally:
+        inference.tqdm = original
+
+
+def _distill_static(source: Path, target: Path, settings: dict[str, Any], num_threads: int,
+                    progress: bool) -> None:
+    """Distil ``source`` into a model2vec model saved in ``target`` (CPU, pinned threads)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from model2vec.distill import distill_from_model
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError as exc:
+        raise InputError(
+            "the static backend needs model2vec with its distillation extra "
+            f"(pip install 'model2vec[distill]'); {exc.name or exc} is not installed"
+        ) from None
+    import logging
+
+    m2v_logger = logging.getLogger("model2vec")
+    level = m2v_logger.level
+    if not progress:
+        m2v_logger.setLevel(logging.ERROR)
+    try:
+        with _deterministic_torch(num_threads), _quiet_transformers(progress), \
+                _no_model2vec_bars(progress):
+            model = AutoModel.from_pretrained(str(source), local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True,
+                                                      use_fast=True)
+            static = distill_from_model(
+                model, tokenizer, device="cpu", pca_dims=settings["pca_dims"],
+                sif_coefficient=settings["sif_coefficient"],
+                token_remove_pattern=settings["token_remove_pattern"],
+                quantize_to=settings["quantize_to"], pooling=settings["pooling"],
+            )
+            static.save_pretrained(str(target))
+    finally:
+        m2v_logger.setLevel(level)
+
+
+class StaticEmbedder(BaseEstimator):
+    """Static embeddings distilled locally from a sentence-transformers model (model2vec).
+
+    On first use the source model (default: the packaged all-MiniLM-L6-v2, weights
+    verified) is distilled with ``model2vec.distill``: one forward pass per vocabulary
+    token, PCA to ``pca_dims`` dimensions, SIF weighting. Nothing is downloaded
+    (``HF_HUB_OFFLINE=1``). The result is cached under
+    ``<cache>/embeddings/static/<model>-pca<d>-<key>/`` with ``distillation.json`` (the
+    settings and the SHA-256 of the distilled ``model.safetensors``, checked on every
+    load; a damaged copy is distilled again). Distillation runs on the CPU with pinned
+    torch threads and deterministic algorithms, so it is repeatable byte for byte.
+    Encoding is a table look-up and a mean (numpy), on the CPU.
+
+    Parameters
+    ----------
+    model : str or os.PathLike, optional
+        Source sentence-transformers model directory (as for :class:`SentenceEmbedder`).
+    pca_dims : int
+        Output dimension of the PCA (model2vec default 256).
+    sif_coefficient : float
+        SIF weighting coefficient (model2vec default ``1e-4``).
+    cache_dir : str, os.PathLike, "auto" or None
+        Embedding cache root (``None``: distil into a temporary directory, once per
+        process).
+    progress : bool
+        Show model2vec's progress bars while distilling.
+    num_threads : int, optional
+        torch threads while distilling (default ``min(4, cpu_count)``).
+
+    Attributes
+    ----------
+    model_dir_ : pathlib.Path
+        The distilled model.
+    weights_sha256_ : str
+        SHA-256 of its ``model.safetensors``.
+    source_sha256_ : str
+        SHA-256 of the source model's weights.
+    settings_ : dict
+        The distillation settings (also in ``distillation.json``).
+    backend_ : str
+        ``"static:model2vec-<model>-pca<d>"``.
+    device_ : str
+        ``"cpu"``.
+    distilled_ : bool
+        Whether this ``fit`` distilled (``False``: loaded from the cache).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        pca_dims: int = STATIC_PCA_DIMS,
+        sif_coefficient: float = STATIC_SIF_COEFFICIENT,
+        cache_dir: str | os.PathLike[str] | None = "auto",
+        progress: bool = False,
+        num_threads: int | None = None,
+    ) -> None:
+        self.model = model
+        self.pca_dims = pca_dims
+        self.sif_coefficient = sif_coefficient
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self.num_threads = num_threads
+
+    def _settings(self, model_id: str, source_sha: str) -> dict[str, Any]:
+        try:
+            from importlib.metadata import version
+
+            m2v = version("model2vec")
+        except Exception:  # noqa: BLE001 - not installed: reported when distilling
+            m2v = "not installed"
+        if int(self.pca_dims) < 2:
+            raise InputError(f"pca_dims must be >= 2, not {self.pca_dims}")
+        if not 0 < float(self.sif_coefficient) < 1:
+            raise InputError(f"sif_coefficient must be in (0, 1), not {self.sif_coefficient}")
+        return {"method": "model2vec.distill_from_model", "model2vec": m2v,
+                "source_model": model_id, "source_sha256": source_sha,
+                "pca_dims": int(self.pca_dims), "sif_coefficient": float(self.sif_coefficient),
+                "token_remove_pattern": r"\[unused\d+\]", "quantize_to": "float16",
+                "pooling": "mean", "vocabulary": "source tokenizer", "device": "cpu"}
+
+    def fit(self, X: Any = None, y: Any = None) -> StaticEmbedder:
+        """Find (or distil and cache) the static model.
+
+        Parameters
+        ----------
+        X, y : ignored
+            Present for the sklearn API.
+
+        Returns
+        -------
+        StaticEmbedder
+            ``self``.
+
+        Raises
+        ------
+        InputError
+            If the source model is missing or fails verification, or model2vec is not
+            installed.
+        """
+        path, model_id, expected = _resolve_model(self.model)
+        _, source_sha = verify_model_weights(path, expected)
+        settings = self._settings(model_id, source_sha)
+        key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", model_id)[:40]
+        name = f"{slug}-pca{int(self.pca_dims)}-{key}"
+        root = _resolve_cache_dir(self.cache_dir)
+        threads = int(self.num_threads or _default_threads())
+        self.distilled_ = False
+        if root is None:
+            if key not in _static_memo:
+                import tempfile
+
+                tmp = Path(tempfile.mkdtemp(prefix="thematic-static-")) / name
+                _distill_static(path, tmp, settings, threads, self.progress)
+                _static_memo[key] = (tmp, file_sha256(tmp / "model.safetensors"))
+                self.distilled_ = True
+            self.model_dir_, self.weights_sha256_ = _static_memo[key]
+        else:
+            self.model_dir_ = root / "embeddings" / "static" / name
+            self.weights_sha256_ = self._cached_or_distilled(path, settings, threads)
+        self.source_sha256_ = source_sha
+        self.settings_ = settings
+        self.backend_ = f"static:model2vec-{model_id}-pca{int(self.pca_dims)}"
+        self.device_ = "cpu"
+        return self
+
+    def _cached_or_distilled(self, source: Path, settings: dict[str, Any], threads: int) -> str:
+        target = self.model_dir_
+        meta = target / "distillation.json"
+        weights = target / "model.safetensors"
+        if meta.is_file() and weights.is_file():
+            try:
+                recorded = json.loads(meta.read_text(encoding="utf-8"))["sha256"]
+            except (OSError, ValueError, KeyError, TypeError):
+                recorded = None
+            if recorded is not None and file_sha256(weights) == recorded:
+                return str(recorded)
+        # distil next to the target and move it into place (atomic for readers)
+        import shutil
+        import tempfile
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            _distill_static(source, tmp / "model", settings, threads, self.progress)
+            digest = file_sha256(tmp / "model" / "model.safetensors")
+            atomic_write_text(tmp / "model" / "distillation.json",
+                              json.dumps({**settings, "sha256": digest}, indent=2,
+                                         sort_keys=True) + "\n")
+            if target.exists():
+                shutil.rmtree(target, ignore_errors=True)
+            try:
+                os.replace(tmp / "model", target)
+            except OSError:  # another process moved its copy in first: use that one
+                if not (target / "distillation.json").is_file():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.distilled_ = True
+        return digest
+
+    @property
+    def model_(self) -> Any:
+        """The loaded :class:`model2vec.StaticModel` (loaded on first use)."""
+        if not hasattr(self, "model_dir_"):
+            self.fit()
+        key = (str(self.model_dir_), "static")
+        if key not in _model_memo:
+            from model2vec import StaticModel
+
+            _model_memo[key] = StaticModel.from_pretrained(str(self.model_dir_))
+        return _model_memo[key]
+
+    @property
+    def dimension_(self) -> int:
+        """Embedding dimension."""
+        return int(self.model_.dim)
+
+    def transform(self, X: Iterable[str]) -> np.ndarray:
+        """Embed texts (mean of token vectors, L2-normalised).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(X), dim)`` float32.
+        """
+        texts = _check_texts(X)
+        model = self.model_
+        if not texts:
+            return np.zeros((0, self.dimension_), dtype=np.float32)
+        vec = model.encode(texts, show_progress_bar=bool(self.progress),
+                           use_multiprocessing=False)
+        return np.asarray(vec, dtype=np.float32).reshape(len(texts), -1)
+
+    def fit_transform(self, X: Iterable[str], y: Any = None) -> np.ndarray:
+        """``fit()`` then ``transform(X)``."""
+        return self.fit().transform(X)
 
 
 class TfidfSvdEmbedder(BaseEstimator):
@@ -788,6 +1126,8 @@ def _backend_name(backend: str) -> str:
         return "sentence-transformers"
     if b in {"tfidf", "tfidf-svd", "tf-idf", "lsa"}:
         return "tfidf"
+    if b in {"static", "model2vec", "m2v"} or b.startswith("static:"):
+        return "static"
     raise InputError(f"unknown embedding backend {backend!r}; use one of {list(BACKENDS)}")
 
 
@@ -799,20 +1139,20 @@ def make_embedder(
     progress: bool = False,
     random_state: int = RANDOM_STATE,
     **kwargs: Any,
-) -> SentenceEmbedder | TfidfSvdEmbedder:
+) -> SentenceEmbedder | StaticEmbedder | TfidfSvdEmbedder:
     """Create an (unfitted) embedder for ``backend``.
 
     Parameters
     ----------
-    backend : {"sentence-transformers", "tfidf"}
+    backend : {"sentence-transformers", "static", "tfidf"}
         Which backend.
     model : str or os.PathLike, optional
-        Local sentence-transformers model directory (sentence-transformers only; see
-        :class:`SentenceEmbedder`).
+        Local sentence-transformers model directory (sentence-transformers, and the source
+        of the static backend's distillation; see :class:`SentenceEmbedder`).
     cache_dir : str, os.PathLike, "auto" or None
-        Cache directory (sentence-transformers only).
+        Cache directory (sentence-transformers and static).
     progress : bool
-        Progress bars (sentence-transformers only).
+        Progress bars (sentence-transformers and static).
     random_state : int
         Seed (tfidf only; sentence-transformer inference is not random).
     **kwargs
@@ -820,10 +1160,13 @@ def make_embedder(
 
     Returns
     -------
-    SentenceEmbedder or TfidfSvdEmbedder
+    SentenceEmbedder, StaticEmbedder or TfidfSvdEmbedder
     """
-    if _backend_name(backend) == "tfidf":
+    name = _backend_name(backend)
+    if name == "tfidf":
         return TfidfSvdEmbedder(random_state=random_state, **kwargs)
+    if name == "static":
+        return StaticEmbedder(model, cache_dir=cache_dir, progress=progress, **kwargs)
     return SentenceEmbedder(model, cache_dir=cache_dir, progress=progress, **kwargs)
 
 
@@ -842,8 +1185,9 @@ def embed(
     ----------
     texts : sequence of str
         The texts (for example ``responses["text"]``).
-    backend : {"sentence-transformers", "tfidf"}
-        ``"sentence-transformers"`` (default; needs torch) or the torch-free ``"tfidf"``.
+    backend : {"sentence-transformers", "static", "tfidf"}
+        ``"sentence-transformers"`` (default; needs torch), ``"static"`` (model2vec
+        distilled from the same model; fast) or the torch-free ``"tfidf"``.
     model : str or os.PathLike, optional
         Local sentence-transformers model directory; default ``THEMATIC_EMBEDDING_MODEL``
         or the packaged all-MiniLM-L6-v2. Never downloaded.
@@ -857,8 +1201,8 @@ def embed(
     Returns
     -------
     Embeddings
-        ``vectors``, ``backend`` label, ``model_sha256``, ``n_cached`` and the fitted
-        ``embedder``.
+        ``vectors``, ``backend`` label, ``model_sha256`` (of the distilled weights for
+        the static backend), ``n_cached``, the fitted ``embedder`` and the ``device``.
 
     Raises
     ------
@@ -870,7 +1214,11 @@ def embed(
                              random_state=random_state)
     if isinstance(embedder, TfidfSvdEmbedder):
         vectors = embedder.fit_transform(texts)
-        return Embeddings(vectors, embedder.backend_, None, 0, embedder)
+        return Embeddings(vectors, embedder.backend_, None, 0, embedder, "cpu")
+    if isinstance(embedder, StaticEmbedder):
+        vectors = embedder.fit().transform(texts)
+        return Embeddings(vectors, embedder.backend_, embedder.weights_sha256_, 0, embedder,
+                          embedder.device_)
     vectors = embedder.fit().transform(texts)
     return Embeddings(vectors, embedder.backend_, embedder.weights_sha256_,
-                      embedder.last_n_cached_ if texts else 0, embedder)
+                      embedder.last_n_cached_ if texts else 0, embedder, embedder.device_)

@@ -4,15 +4,23 @@ Every ``plot_<content>`` function returns a :class:`matplotlib.figure.Figure` dr
 :func:`figure_style` (DejaVu Sans, sizes readable at A4 page width, text kept as text in
 SVG so journals can edit it, the Okabe-Ito colour-blind-safe palette). Figures are made
 with the object-oriented API (no pyplot state): display them explicitly in a notebook.
-:func:`save_figure` writes ``figures/<name>.svg``, ``.png`` (300 dpi) and ``.pdf``
+:func:`write_figure` writes ``figures/<name>.svg``, ``.png`` (300 dpi) and ``.pdf``
 atomically and byte-identically on every run.
 
 The thematic map is built from the codebook as a :mod:`networkx` graph
 (:func:`thematic_map_graph`) and drawn with a fixed geometric layout
 (:func:`thematic_map_layout`): four section hubs in a 2 x 2 arrangement (any other number
 of sections on a circle), each section's themes arranged radially on its outer side.
-Label sizes are measured with the renderer and the layout pushes elements apart until no
-two labels overlap; no random numbers are involved.
+Themes not (yet) placed in a section form a group of their own, drawn like a section
+around a hub labelled :data:`UNSECTIONED_LABEL`. Label sizes are measured with the
+renderer and the layout pushes elements apart until no two labels overlap; no random
+numbers are involved.
+
+Nothing here belongs to one study: group names, their order and what a group is called
+come from the study's :class:`~thematic.settings.StudySettings`. Context figures of a
+particular study (the published study's WRES indicators and Talking Therapies recovery
+rates) are registered in :data:`CONTEXT_FIGURES` and drawn only for studies whose
+settings list them (``context.figures``).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import math
 import os
 import re
 import textwrap
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,18 +47,25 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.text import Text
 
 from . import __version__
-from .config import GROUPS, project_paths
+from .config import project_paths
 from .errors import InputError
 from .io import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codebook import Codebook
+    from .settings import StudySettings
 
 __all__ = [
     "OKABE_ITO",
+    "TOL_MUTED",
+    "MAX_GROUPS",
+    "UNSECTIONED",
+    "UNSECTIONED_LABEL",
+    "group_colours",
+    "CONTEXT_FIGURES",
     "FIGURE_FORMATS",
     "figure_style",
-    "save_figure",
+    "write_figure",
     "thematic_map_graph",
     "thematic_map_layout",
     "plot_thematic_map",
@@ -77,7 +92,42 @@ OKABE_ITO: dict[str, str] = {
     "reddish_purple": "#CC79A7",
 }
 
-#: Colours given to sections (and to the caucus of the same name) in codebook order.
+#: Paul Tol's "muted" qualitative scheme (colour-blind safe; Tol 2021, *Colour schemes*,
+#: SRON/EPS/TN/09-002), used when a chart has more groups than Okabe-Ito has colours.
+TOL_MUTED: dict[str, str] = {
+    "indigo": "#332288",
+    "cyan": "#88CCEE",
+    "teal": "#44AA99",
+    "green": "#117733",
+    "olive": "#999933",
+    "sand": "#DDCC77",
+    "rose": "#CC6677",
+    "wine": "#882255",
+    "purple": "#AA4499",
+    "pale_grey": "#DDDDDD",
+}
+
+#: Most groups :func:`plot_theme_by_group` tells apart by colour.
+MAX_GROUPS = 12
+
+#: Order in which groups not named like a section take Okabe-Ito colours (yellow last:
+#: it has the least contrast on white).
+_GROUP_COLOURS_8: tuple[str, ...] = tuple(OKABE_ITO[c] for c in (
+    "blue", "vermillion", "bluish_green", "reddish_purple", "orange", "sky_blue", "black",
+    "yellow"))
+
+#: Colours of 9-12 groups: Tol's muted scheme (9 colours and its pale grey), then black
+#: and Okabe-Ito orange, which differ from all of them in lightness or hue.
+_GROUP_COLOURS_12: tuple[str, ...] = tuple(TOL_MUTED.values()) + (
+    OKABE_ITO["black"], OKABE_ITO["orange"])
+
+#: Node id of the group of themes without a section in :func:`thematic_map_graph`.
+UNSECTIONED = "__themes_without_section__"
+
+#: Label of that group on the map and in the theme-by-group chart.
+UNSECTIONED_LABEL = "Themes not in a section"
+
+#: Colours given to sections (and to the group of the same name) in codebook order.
 _SECTION_COLOURS: tuple[str, ...] = (
     OKABE_ITO["blue"],
     OKABE_ITO["vermillion"],
@@ -87,7 +137,7 @@ _SECTION_COLOURS: tuple[str, ...] = (
     OKABE_ITO["sky_blue"],
 )
 
-#: Formats :func:`save_figure` writes, in order.
+#: Formats :func:`write_figure` writes, in order.
 FIGURE_FORMATS: tuple[str, ...] = ("svg", "png", "pdf")
 
 #: Resolution of the PNG files.
@@ -169,7 +219,7 @@ class _StyledCanvas(FigureCanvasAgg):
     """Agg canvas that draws and prints under :func:`figure_style`.
 
     A figure made here looks the same wherever it is drawn (a notebook's inline display,
-    :func:`save_figure`, a test), whatever the caller's rcParams.
+    :func:`write_figure`, a test), whatever the caller's rcParams.
     """
 
     def draw(self) -> None:
@@ -201,7 +251,7 @@ def _new_figure(width: float, height: float) -> Figure:
     return fig
 
 
-def save_figure(
+def write_figure(
     fig: Figure,
     name: str,
     directory: str | os.PathLike[str] | None = None,
@@ -235,6 +285,14 @@ def save_figure(
     ------
     InputError
         If ``name`` is not a plain file stem or a format is unknown.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> fig = thematic.plot_thematic_map(study.codebook)
+    >>> [p.name for p in thematic.write_figure(fig, "thematic_map", study.paths.figures)]
+    ['thematic_map.svg', 'thematic_map.png', 'thematic_map.pdf']
     """
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name or ""):
         raise InputError(f"figure name {name!r} must be a plain file stem ([A-Za-z0-9_-])")
@@ -287,9 +345,11 @@ def section_map_name(section: Any) -> str:
 
 
 def _section_colours(codebook: Codebook) -> dict[str, str]:
-    return {
+    out = {
         s.id: _SECTION_COLOURS[i % len(_SECTION_COLOURS)] for i, s in enumerate(codebook.sections)
     }
+    out[UNSECTIONED] = OKABE_ITO["black"]
+    return out
 
 
 # --------------------------------------------------------------------------- the map graph
@@ -310,7 +370,7 @@ def thematic_map_graph(codebook: Codebook, *, connect_sections: bool | None = No
     Parameters
     ----------
     codebook : Codebook
-        The codebook (:func:`thematic.codebook.load_codebook`).
+        The codebook (:func:`thematic.codebook.read_codebook`).
     connect_sections : bool, optional
         Link every pair of sections (``kind="interconnected"``), as the source's Figure 1
         describes "four interconnected sections". Default: only when the codebook
@@ -322,8 +382,12 @@ def thematic_map_graph(codebook: Codebook, *, connect_sections: bool | None = No
     networkx.Graph
         Nodes are codebook ids with attributes ``kind`` (``"section"``, ``"theme"``,
         ``"subtheme"`` or ``"code"``), ``label`` (the name as written in the codebook),
-        ``section`` (id of the section it belongs to), ``parent`` (id of the node it
-        belongs to; ``None`` for sections) and ``order`` (position in the codebook).
+        ``section`` (id of the section it belongs to; ``None`` for themes without a
+        section), ``parent`` (id of the node it belongs to; ``None`` for sections) and
+        ``order`` (position in the codebook). Themes without a section hang from one
+        more ``"section"`` node, :data:`UNSECTIONED` (label :data:`UNSECTIONED_LABEL`,
+        attribute ``virtual=True``; real sections have ``virtual=False``), which is never
+        linked to the sections. Codes not collated under a theme are not drawn.
         Edges have ``kind``: ``"contains"`` (section-theme, theme-subtheme, theme-code),
         ``"interconnected"`` (section-section) or the ``kind`` of a declared relation,
         whose ``note`` is kept.
@@ -335,19 +399,24 @@ def thematic_map_graph(codebook: Codebook, *, connect_sections: bool | None = No
     """
     g = nx.Graph(title=getattr(codebook, "title", "") or "")
     order = 0
-    for section in codebook.sections:
-        g.add_node(section.id, kind="section", label=section.name, section=section.id,
-                   parent=None, order=order)
+    groups: list[tuple[str, str, str | None, list[Any], bool]] = [
+        (s.id, s.name, s.id, list(s.themes), False) for s in codebook.sections]
+    loose = list(getattr(codebook, "themes_without_section", None) or [])
+    if loose:
+        groups.append((UNSECTIONED, UNSECTIONED_LABEL, None, loose, True))
+    for hub, label, section_id, themes, virtual in groups:
+        g.add_node(hub, kind="section", label=label, section=section_id, parent=None,
+                   order=order, virtual=virtual)
         order += 1
-        for theme in section.themes:
-            g.add_node(theme.id, kind="theme", label=theme.name, section=section.id,
-                       parent=section.id, order=order)
+        for theme in themes:
+            g.add_node(theme.id, kind="theme", label=theme.name, section=section_id,
+                       parent=hub, order=order)
             order += 1
-            g.add_edge(section.id, theme.id, kind="contains", note=None)
+            g.add_edge(hub, theme.id, kind="contains", note=None)
             for parent, child in _walk_theme(theme):
                 kind = "code" if not hasattr(child, "subthemes") else "subtheme"
                 if child.id not in g:
-                    g.add_node(child.id, kind=kind, label=child.name, section=section.id,
+                    g.add_node(child.id, kind=kind, label=child.name, section=section_id,
                                parent=parent.id, order=order)
                     order += 1
                 g.add_edge(parent.id, child.id, kind="contains", note=None)
@@ -631,8 +700,10 @@ def _draw_card(ax: Any, card: _Card, colour: str, style: _MapStyle) -> None:
 
 
 def _draw_hub(ax: Any, hub: _Hub, colour: str) -> None:
-    circle = Circle((hub.x, hub.y), hub.radius, facecolor=_tint(colour, 0.3),
-                    edgecolor=colour, linewidth=1.8, zorder=3)
+    virtual = hub.node == UNSECTIONED  # not a section: a dashed, pale hub
+    circle = Circle((hub.x, hub.y), hub.radius, facecolor=_tint(colour, 0.1 if virtual else 0.3),
+                    edgecolor=colour, linewidth=1.8, zorder=3,
+                    linestyle=(0, (4, 2)) if virtual else "solid")
     circle.set_gid(f"hub-{hub.node}")
     ax.add_patch(circle)
     t = ax.text(hub.x, hub.y, hub.text, ha="center", va="center", multialignment="center",
@@ -711,6 +782,15 @@ def _map_figure(g: nx.Graph, layouts: list[_SectionLayout], colours: dict[str, s
     return fig
 
 
+def _require_themes(codebook: Codebook) -> None:
+    if not codebook.themes() and not codebook.sections:
+        n_codes = len(codebook.codes())
+        held = (f"it holds {n_codes} code{'s' if n_codes != 1 else ''} and no themes: "
+                "collate codes into candidate themes first (Project.add_theme)"
+                if n_codes else "it is empty")
+        raise InputError(f"codebook {codebook.version!r}: no themes to draw yet ({held})")
+
+
 def _resolve_detail(codebook: Codebook, show_subthemes: bool | None,
                     show_codes: bool | None) -> tuple[bool, bool]:
     has_sub = any(getattr(t, "subthemes", None) for t in codebook.themes())
@@ -749,15 +829,33 @@ def plot_thematic_map(
     -------
     matplotlib.figure.Figure
         SVG output holds every label as ``<text>``; each label's group has the id
-        ``label-<codebook id>``.
+        ``label-<codebook id>`` (``label-`` + :data:`UNSECTIONED` for the group of
+        themes without a section).
 
     Raises
     ------
     InputError
-        If the codebook has no sections, or a relation names an unknown id.
+        If the codebook has no themes and no sections yet (a codebook of initial codes
+        alone has no map to draw: collate codes into candidate themes first), or a
+        relation names an unknown id.
+
+    Notes
+    -----
+    Themes without a section are drawn around a hub of their own labelled
+    :data:`UNSECTIONED_LABEL`, in black, never linked to the sections. Codes not
+    collated under a theme are not part of the map. Any number of themes can be drawn;
+    with many themes in one section the map grows beyond ``width`` (labels keep their
+    size and never overlap).
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> fig = thematic.plot_thematic_map(study.codebook)
+    >>> len(fig.axes)
+    1
     """
-    if not codebook.sections:
-        raise InputError("the codebook has no sections: nothing to draw")
+    _require_themes(codebook)
     subs, codes = _resolve_detail(codebook, show_subthemes, show_codes)
     g = thematic_map_graph(codebook, connect_sections=connect_sections)
     with figure_style():
@@ -795,6 +893,16 @@ def plot_section_map(
     ------
     InputError
         If ``section_id`` is not a section of the codebook.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> study.add_section("WORK", "The work itself", themes=["T4", "T5"])
+    'WORK'
+    >>> fig = thematic.plot_section_map(study.codebook, "WORK")
+    >>> len(fig.axes)
+    1
     """
     ids = [s.id for s in codebook.sections]
     if section_id not in ids:
@@ -820,49 +928,120 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise InputError(f"{what}: the table is empty")
 
 
-def _group_order(groups: Iterable[str]) -> list[str]:
-    present = list(dict.fromkeys(str(g) for g in groups))
-    known = [g for g in GROUPS if g in present]
-    return known + sorted(g for g in present if g not in known)
+def group_colours(
+    groups: Sequence[str],
+    codebook: Codebook | None = None,
+) -> dict[str, str]:
+    """Give every group its own colour-blind-safe colour (never one colour twice).
 
+    Up to 8 groups take Okabe-Ito colours; a group named like a section of ``codebook``
+    (case-insensitive) takes that section's map colour, the others the free colours in a
+    fixed order. 9-12 groups take Paul Tol's muted scheme with its pale grey, black and
+    Okabe-Ito orange, in the order of ``groups``.
 
-def _colours_for_groups(groups: Sequence[str], codebook: Codebook | None) -> dict[str, str]:
-    """Colour each caucus like the section of the same name (else a free colour)."""
+    Parameters
+    ----------
+    groups : sequence of str
+        The groups, in the order they are drawn.
+    codebook : Codebook, optional
+        Sections whose names match groups lend them their colours.
+
+    Returns
+    -------
+    dict
+        ``{group: hex colour}``.
+
+    Raises
+    ------
+    InputError
+        If there are more than :data:`MAX_GROUPS` groups (no palette tells more apart).
+    """
+    groups = list(dict.fromkeys(str(g) for g in groups))
+    if len(groups) > MAX_GROUPS:
+        raise InputError(
+            f"{len(groups)} groups are more than the {MAX_GROUPS} a chart can tell apart by "
+            "colour; merge groups (or draw a subset of them) first")
+    if len(groups) > len(_GROUP_COLOURS_8):
+        return dict(zip(groups, _GROUP_COLOURS_12, strict=False))
     by_name: dict[str, str] = {}
     if codebook is not None:
         cols = _section_colours(codebook)
-        by_name = {s.name.lower(): cols[s.id] for s in codebook.sections}
-    else:
-        by_name = {g.lower(): _SECTION_COLOURS[i] for i, g in enumerate(GROUPS)}
-    spare = [c for c in (OKABE_ITO["orange"], OKABE_ITO["sky_blue"], OKABE_ITO["bluish_green"],
-                         OKABE_ITO["reddish_purple"], OKABE_ITO["black"])
-             if c not in by_name.values()]
-    out = {}
-    for i, g in enumerate(groups):
-        out[g] = by_name.get(g.lower()) or spare[i % len(spare)]
-    return out
+        by_name = {s.name.strip().lower(): cols[s.id] for s in codebook.sections}
+    out: dict[str, str] = {}
+    for g in groups:
+        colour = by_name.get(g.strip().lower())
+        if colour is not None and colour not in out.values():
+            out[g] = colour
+    free = [c for c in _GROUP_COLOURS_8 if c not in out.values()]
+    for g in groups:
+        if g not in out:
+            out[g] = free.pop(0)
+    return {g: out[g] for g in groups}
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = mpl.colors.to_rgb(colour)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _legend_columns(labels: Sequence[str], available: float, m: _Measurer,
+                    fontsize: float) -> int:
+    """Most legend columns (filled like matplotlib fills them) that fit ``available`` inches."""
+    em = fontsize / 72.0
+    widths = [m.size(lab, fontsize=fontsize)[0] + (2.0 + 0.8) * em for lab in labels]
+    for ncol in range(len(labels), 1, -1):
+        cols = np.array_split(np.asarray(widths), ncol)
+        total = sum(float(c.max()) for c in cols if len(c)) + (ncol - 1) * 2.0 * em + 0.8 * em
+        if total <= available:
+            return ncol
+    return 1
 
 
 def plot_theme_by_group(
     table: pd.DataFrame,
     *,
     codebook: Codebook | None = None,
+    settings: StudySettings | None = None,
+    group_label: str | None = None,
+    groups: Sequence[str] | None = None,
     wrap: int = 44,
+    group_wrap: int = 30,
+    legend: bool = True,
 ) -> Figure:
-    """Horizontal grouped bars: number of coded extracts per theme, by caucus.
+    """Horizontal grouped bars: number of coded extracts per theme, by group.
 
     The bars count extracts; they say how often a theme was illustrated by extracts of
-    each caucus in the material, not how important a theme is.
+    each group in the material, not how important a theme is. Works for 1 to
+    :data:`MAX_GROUPS` groups, each with its own colour-blind-safe colour
+    (:func:`group_colours`); bars of a theme are drawn top to bottom in legend order.
+    Long theme, section and group names wrap; the figure grows with the number of themes
+    and groups.
 
     Parameters
     ----------
     table : pandas.DataFrame
         Tidy table with ``section_id, theme_id, theme, group, n_extracts`` (as returned by
-        :func:`thematic.coding.theme_by_group`), in codebook order.
+        :func:`thematic.coding.theme_by_group`), in codebook order. Themes with a missing
+        ``section_id`` are listed under :data:`UNSECTIONED_LABEL` (without a heading when
+        no theme has a section).
     codebook : Codebook, optional
-        Used for section names (otherwise section ids are shown) and colours.
+        Used for section names (otherwise section ids are shown) and colours (a group
+        named like a section takes its colour).
+    settings : StudySettings, optional
+        The study's settings: ``group_label`` (legend title, "<Label> of the
+        respondent:"), ``groups`` (order of groups) and ``unit`` (the axis counts
+        "Analysable <units>" unless the study is ``published``, whose rows are extracts).
+    group_label : str, optional
+        What a group is called (overrides ``settings``); default ``"group"``.
+    groups : sequence of str, optional
+        Order of the groups (overrides ``settings``); groups not listed follow
+        alphabetically.
     wrap : int
-        Wrap theme names at this many characters.
+        Wrap theme and section names at this many characters.
+    group_wrap : int
+        Wrap group names in the legend at this many characters.
+    legend : bool
+        Draw the legend (off for a single, unnamed group).
 
     Returns
     -------
@@ -871,46 +1050,95 @@ def plot_theme_by_group(
     Raises
     ------
     InputError
-        If a column is missing or the table is empty.
+        If a column is missing, the table is empty, or it has more than
+        :data:`MAX_GROUPS` groups.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> table = thematic.theme_by_group(study.codings(analysable=True), study.analysable(),
+    ...                                 study.codebook)
+    >>> fig = thematic.plot_theme_by_group(table, codebook=study.codebook, settings=study.settings)
+    >>> len(fig.axes)
+    1
     """
+    from .coding import group_order
+
     _require(table, ["section_id", "theme_id", "theme", "group", "n_extracts"], "theme_by_group")
+    label = group_label or (settings.group_label if settings is not None else None) or "group"
+    order = list(groups) if groups is not None else (
+        list(settings.groups) if settings is not None else [])
     df = table.copy()
     df["n_extracts"] = pd.to_numeric(df["n_extracts"], errors="raise").fillna(0).astype(int)
-    groups = _group_order(df["group"].dropna())
-    colours = _colours_for_groups(groups, codebook)
+    df = df[df["group"].notna()]
+    df["group"] = df["group"].astype(str)
+    if df.empty:
+        raise InputError("theme_by_group: no row has a group")
+    group_names = [str(g) for g in group_order(df["group"], order)]
+    colours = group_colours(group_names, codebook)
     themes = df[["section_id", "theme_id", "theme"]].drop_duplicates("theme_id")
     names = {s.id: s.name for s in codebook.sections} if codebook is not None else {}
     counts = df.pivot_table(index="theme_id", columns="group", values="n_extracts",
                             aggfunc="sum", fill_value=0)
+    any_section = bool(themes["section_id"].notna().any())
     # rows top to bottom: a bold header per section, then its themes
     rows: list[tuple[str, str | None]] = []  # (label, theme_id or None for a header)
-    for sec, grp in themes.groupby("section_id", sort=False):
-        rows.append((str(names.get(sec, sec)), None))
+    for sec, grp in themes.groupby("section_id", sort=False, dropna=False):
+        if pd.isna(sec):
+            if any_section:
+                rows.append((_wrap(UNSECTIONED_LABEL, wrap), None))
+        else:
+            rows.append((_wrap(str(names.get(sec, sec)), wrap), None))
         rows.extend((_wrap(str(r.theme), wrap), str(r.theme_id)) for r in grp.itertuples())
     n_themes = sum(1 for _, tid in rows if tid is not None)
+    n_groups = max(len(group_names), 1)
+    legend_title = f"{label[:1].upper()}{label[1:]} of the respondent:"
+    legend_labels = [_wrap(g, group_wrap) for g in group_names]
     with figure_style():
-        height = 0.95 + 0.27 * n_themes * max(len(groups), 1) / 2 + 0.2 * (len(rows) - n_themes)
-        fig = _new_figure(6.8, height)
+        m = _Measurer()
+        fig_w = 6.8
+        lines = max((lab.count("\n") + 1 for lab, tid in rows if tid is not None), default=1)
+        # inches per theme: room for every group's bar and count, and the wrapped name
+        row_h = max((0.135 if n_groups <= 2 else 0.15) * n_groups, 0.125 * lines + 0.06)
+        # headers keep their height in inches however tall a theme's row is
+        k = 0.27 / row_h
+        # the legend sits above the axes, from the axes' left edge (right of the labels)
+        label_w = max(m.size(lab, fontsize=7.5, fontweight="bold" if tid is None else "normal",
+                             linespacing=1.2)[0] for lab, tid in rows)
+        available = fig_w - label_w - 0.45
+        ncol = _legend_columns(legend_labels, available, m, 7.0) if legend else 1
+        extra_legend = 0.0
+        if legend:  # matplotlib fills legend columns like np.array_split
+            cols = [c for c in np.array_split(np.arange(len(legend_labels)), ncol) if len(c)]
+            per_row = [max(legend_labels[c[r]].count("\n") + 1 for c in cols if len(c) > r)
+                       for r in range(len(cols[0]))]
+            extra_legend = 0.13 * (sum(per_row) - 1)
+        height = (0.95 + row_h * n_themes + 0.2 * (len(rows) - n_themes) + extra_legend)
+        fig = _new_figure(fig_w, height)
         fig.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
         ax = fig.add_subplot()
         # top-down positions: a header sits close to its themes, with space above it
         ys, y = [], 0.0
         for i, (_, tid) in enumerate(rows):
             if i:
-                y -= 0.8 if rows[i - 1][1] is None else (1.3 if tid is None else 1.0)
+                y -= 0.5 + 0.3 * k if rows[i - 1][1] is None else (
+                    0.5 + 0.8 * k if tid is None else 1.0)
             ys.append(y)
         ys = [v - y for v in ys]
-        bar_h = 0.8 / max(len(groups), 1)
+        bar_h = 0.8 / n_groups
         xmax = int(counts.to_numpy().max()) if counts.size else 0
         for i, (_, tid) in enumerate(rows):
             y = ys[i]
             if tid is None:
                 continue
-            for j, gname in enumerate(groups):
+            for j, gname in enumerate(group_names):
                 n = int(counts.loc[tid, gname]) if (tid in counts.index and gname in counts) else 0
                 yy = y + 0.4 - bar_h * (j + 0.5)
-                ax.barh(yy, n, height=bar_h * 0.92, color=colours[gname], edgecolor="none",
-                        label=gname if i == 1 else None)
+                light = _luminance(colours[gname]) > 0.75
+                ax.barh(yy, n, height=bar_h * 0.92, color=colours[gname],
+                        edgecolor="#555555" if light else "none",
+                        linewidth=0.5 if light else None)
                 ax.text(n + 0.06, yy, str(n), va="center", ha="left", fontsize=6.5)
         ax.set_yticks(ys)
         ax.set_yticklabels([lab for lab, _ in rows])
@@ -920,16 +1148,21 @@ def plot_theme_by_group(
             else:
                 tick.set_fontsize(7)
         ax.tick_params(axis="y", length=0)
-        ax.set_ylim(-0.55, ys[0] + 0.45)
+        ax.set_ylim(-0.55, ys[0] + (0.45 if rows[0][1] is not None else 0.45 * k))
         ax.set_xlim(0, max(xmax, 1) * 1.12 + 0.5)
         ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
-        ax.set_xlabel("Extracts coded to the theme (count; not a measure of importance)")
+        counted = ("Extracts" if settings is None or settings.published
+                   else f"Analysable {settings.units}")
+        ax.set_xlabel(f"{counted} coded to the theme (count; not a measure of importance)")
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
-        handles = [Patch(facecolor=colours[gname], label=gname) for gname in groups]
-        ax.legend(handles=handles, title="Caucus of the respondent:", loc="lower left",
-                  bbox_to_anchor=(0.0, 1.0), ncol=len(handles), fontsize=7, title_fontsize=7,
-                  alignment="left", borderaxespad=0.2)
+        if legend:
+            handles = [Patch(facecolor=colours[g], label=lab,
+                             edgecolor="#555555" if _luminance(colours[g]) > 0.75 else None)
+                       for g, lab in zip(group_names, legend_labels, strict=True)]
+            ax.legend(handles=handles, title=legend_title, loc="lower left",
+                      bbox_to_anchor=(0.0, 1.0), ncol=ncol, fontsize=7, title_fontsize=7,
+                      alignment="left", borderaxespad=0.2)
         _freeze_layout(fig)
         return fig
 
@@ -1029,33 +1262,55 @@ def plot_theme_topic_heatmap(
 # --------------------------------------------------------------------------- context figures
 
 
+def _read_context_table(root: str | os.PathLike[str], name: str) -> pd.DataFrame:
+    """Read ``<root>/corpus/context/<name>.csv`` with numbers as numbers."""
+    from .io import read_csv
+
+    path = Path(root) / "corpus" / "context" / f"{name}.csv"
+    if not path.is_file():
+        raise InputError(f"context table not found (the study's settings list the context "
+                         f"figure {name!r})", path=path)
+    df = read_csv(path)
+    typed = {"wres_indicators": (("indicator", "int64"), ("year", "int64"),
+                                 ("value", "float64")),
+             "talking_therapies_recovery": (("value", "float64"),
+                                            ("value_as_published", "float64"))}
+    for col, dtype in typed.get(name, ()):
+        if col in df:
+            try:
+                df[col] = df[col].astype(dtype)
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"column {col!r} must hold numbers ({exc})", path=path,
+                                 column=col) from None
+    return df
+
+
 def read_context_tables(
     root: str | os.PathLike[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read ``corpus/context/wres_indicators.csv`` and ``talking_therapies_recovery.csv``.
+    """Read the published study's ``wres_indicators.csv`` and ``talking_therapies_recovery.csv``.
+
+    Both live in ``corpus/context/`` of that study (see :data:`CONTEXT_FIGURES`).
 
     Parameters
     ----------
     root : str or os.PathLike, optional
-        Project root (found from the working directory if omitted).
+        Study root (found from the working directory if omitted).
 
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame)
         The WRES indicators and the Talking Therapies recovery table, with numbers as
         numbers and every other column as text.
-    """
-    from .io import read_csv
 
-    context = project_paths(root).context
-    wres = read_csv(context / "wres_indicators.csv")
-    recovery = read_csv(context / "talking_therapies_recovery.csv")
-    for col in ("indicator", "year"):
-        wres[col] = wres[col].astype("int64")
-    wres["value"] = wres["value"].astype("float64")
-    for col in ("value", "value_as_published"):
-        recovery[col] = recovery[col].astype("float64")
-    return wres, recovery
+    Raises
+    ------
+    InputError
+        If a table is missing or a number column holds text.
+    """
+    base = project_paths(root).root if root is None else Path(root)
+    return (_read_context_table(base, "wres_indicators"),
+            _read_context_table(base, "talking_therapies_recovery"))
 
 
 #: WRES panels: (indicator, kind) in drawing order.
@@ -1279,7 +1534,26 @@ def plot_recovery_by_ethnic_group(recovery: pd.DataFrame) -> Figure:
 
 # --------------------------------------------------------------------------- all figures
 
-#: Figures regenerated from committed data (section maps are added per section).
+
+def _wres_figure(root: str | os.PathLike[str]) -> Figure:
+    return plot_wres_indicators(_read_context_table(root, "wres_indicators"))
+
+
+def _recovery_figure(root: str | os.PathLike[str]) -> Figure:
+    return plot_recovery_by_ethnic_group(_read_context_table(root, "talking_therapies_recovery"))
+
+
+#: Context figures a study may declare in its settings (``context.figures``): name (also
+#: the file stem) -> function of the study root returning the figure. Each reads its table
+#: from ``<root>/corpus/context/<name>.csv``. Both belong to the published Anti-Racism CoP
+#: study (context tables built from its source slides by ``thematic build-corpus``).
+CONTEXT_FIGURES: dict[str, Any] = {
+    "wres_indicators": _wres_figure,
+    "talking_therapies_recovery": _recovery_figure,
+}
+
+#: Figures :func:`write_figures` draws, in order (section maps after the thematic map,
+#: one per section; context figures last, for studies that declare them).
 FIGURE_NAMES: tuple[str, ...] = (
     "thematic_map",
     "theme_by_group",
@@ -1288,46 +1562,119 @@ FIGURE_NAMES: tuple[str, ...] = (
 )
 
 
-def write_figures(root: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Draw and save every figure that depends only on committed data.
+def _restrict_to_analysable(codings: pd.DataFrame,
+                            responses: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop excluded responses (if ``responses`` has ``exclude``) and their codings."""
+    if "exclude" not in responses.columns:
+        return codings, responses
+    from .clean import analysable
 
-    The thematic map and one map per section (from ``corpus/coding/codebook.yaml``),
-    extracts per theme by caucus (codebook, ``codings.csv``, ``responses.csv``) and the
-    two context figures (``corpus/context/``), each as SVG, PNG and PDF in ``figures/``.
-    The theme x topic heatmap needs the topic model and is drawn by notebook 04.
+    kept = analysable(responses)
+    ids = set(kept["response_id"].astype(str))
+    dropped = set(responses["response_id"].astype(str)) - ids
+    if dropped and "response_id" in codings.columns:
+        codings = codings[~codings["response_id"].astype(str).isin(dropped)]
+    return codings, kept
+
+
+def _group_table(codings: pd.DataFrame, responses: pd.DataFrame, codebook: Codebook,
+                 settings: StudySettings) -> tuple[pd.DataFrame, bool]:
+    """Theme x group counts for the study's group column; one pseudo-group if it has none."""
+    from .coding import theme_by_group
+
+    col = settings.group_column
+    has_groups = col in responses.columns and bool(responses[col].notna().any()) and bool(
+        responses[col].astype("string").str.strip().fillna("").ne("").any())
+    if has_groups:
+        values = responses[col].astype("string").str.strip()
+        resp = responses.assign(group=values.where(values != "", pd.NA))
+    else:
+        resp = responses.assign(group=f"All {settings.units}")
+    return theme_by_group(codings, resp, codebook, groups=settings.groups), has_groups
+
+
+def write_figures(
+    codebook: Codebook,
+    codings: pd.DataFrame,
+    responses: pd.DataFrame,
+    directory: str | os.PathLike[str],
+    *,
+    settings: StudySettings,
+    root: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Draw and save every figure of a study that depends only on its data.
+
+    In order: ``thematic_map``, one ``section_map_<slug>`` per section
+    (:func:`section_map_name`), ``theme_by_group`` (extracts per theme by the study's
+    group, labelled and ordered by ``settings``), then the context figures the settings
+    declare (:data:`CONTEXT_FIGURES`, read from ``<root>/corpus/context/``); each as SVG,
+    PNG and PDF. Every figure is drawn before any file is written, so a bad input leaves
+    no partial set. The theme x topic heatmap needs the topic model and is drawn by the
+    topic check (notebook 04 for the published study).
+
+    A codebook with no themes yet (initial codes only) has no map and no theme counts:
+    those figures are left out with a :class:`UserWarning`, and the context figures are
+    still drawn.
 
     Parameters
     ----------
+    codebook : Codebook
+    codings, responses : pandas.DataFrame
+        The study's codings and responses, restricted by the caller to analysable
+        responses; if ``responses`` still has an ``exclude`` column, excluded rows (and
+        their codings) are dropped here too (:func:`thematic.clean.analysable`).
+    directory : str or os.PathLike
+        Where to write (the study's ``figures/``).
+    settings : StudySettings
+        The study's settings: group column, label and order; context figures.
     root : str or os.PathLike, optional
-        Project root (found from the working directory if omitted).
+        Study root; needed only when the settings declare context figures.
 
     Returns
     -------
     list of pathlib.Path
-        Every file written.
+        Every file written, in order.
+
+    Raises
+    ------
+    InputError
+        If the settings name an unknown context figure, or one is declared without
+        ``root`` or its table is missing; or a table is malformed.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> from thematic.figures import write_figures
+    >>> study = thematic.examples.load("staff-survey")
+    >>> written = write_figures(study.codebook, study.codings(analysable=True), study.analysable(),
+    ...                         study.paths.figures, settings=study.settings)
+    >>> sorted({p.stem for p in written})
+    ['thematic_map', 'theme_by_group']
     """
-    from .codebook import load_codebook
-    from .coding import load_codings, load_responses, theme_by_group
-    from .config import project_paths
+    import warnings
 
-    paths = project_paths(root)
-    out = paths.figures
-    codebook = load_codebook(paths.codebook)
-    responses = load_responses(paths.responses)
-    codings = load_codings(paths.codings, responses, codebook)
-    wres, recovery = read_context_tables(paths.root)
-
+    unknown = [n for n in settings.context_figures if n not in CONTEXT_FIGURES]
+    if unknown:
+        raise InputError(f"unknown context figure(s) {unknown} in the study's settings "
+                         f"(context.figures); known: {sorted(CONTEXT_FIGURES)}")
+    if settings.context_figures and root is None:
+        raise InputError("the study's settings declare context figures "
+                         f"{list(settings.context_figures)}: pass the study root")
+    codings, responses = _restrict_to_analysable(codings, responses)
+    drawn: list[tuple[str, Figure]] = []
+    if codebook.themes():
+        drawn.append(("thematic_map", plot_thematic_map(codebook)))
+        drawn += [(section_map_name(s), plot_section_map(codebook, s.id))
+                  for s in codebook.sections]
+        table, has_groups = _group_table(codings, responses, codebook, settings)
+        drawn.append(("theme_by_group", plot_theme_by_group(
+            table, codebook=codebook, settings=settings, legend=has_groups)))
+    else:
+        warnings.warn(f"codebook {codebook.version!r} has no themes yet: the thematic map, "
+                      "section maps and theme-by-group chart are not drawn", UserWarning,
+                      stacklevel=2)
+    drawn += [(name, CONTEXT_FIGURES[name](root)) for name in settings.context_figures]
     written: list[Path] = []
-    figures = [("thematic_map", lambda: plot_thematic_map(codebook))]
-    figures += [(section_map_name(s), lambda s=s: plot_section_map(codebook, s.id))
-                for s in codebook.sections]
-    figures += [
-        ("theme_by_group",
-         lambda: plot_theme_by_group(theme_by_group(codings, responses, codebook),
-                                     codebook=codebook)),
-        ("wres_indicators", lambda: plot_wres_indicators(wres)),
-        ("talking_therapies_recovery", lambda: plot_recovery_by_ethnic_group(recovery)),
-    ]
-    for name, draw in figures:
-        written += save_figure(draw(), name, out)
+    for name, fig in drawn:
+        written += write_figure(fig, name, directory)
     return written

@@ -33,7 +33,7 @@ Columns of the returned table
 ``text``
     A copy of ``text_raw``. Each later stage transforms ``text`` in place:
     :func:`thematic.clean.clean_responses` normalises it and
-    :func:`thematic.deidentify.deidentify` masks identifiers in it; ``text_raw`` is never
+    :func:`thematic.deidentify.deidentify_responses` masks identifiers in it; ``text_raw`` is never
     modified and never written to public outputs.
 ``flag_preview``, ``flag_spam``, ``flag_unfinished``
     Qualtrics preview/test responses, responses marked spam, and unfinished responses
@@ -47,27 +47,88 @@ other columns
     Every other column of the export, kept as metadata under its header name
     (prefixed ``meta:`` if it clashes with a name above).
 
-What happened while reading (layout, encoding, delimiter, renamed or dropped columns,
-skipped blank rows, pseudonymised ids) is kept in ``df.attrs["thematic_ingest"]``;
-:func:`ingest_audit` turns it into ``audit`` rows.
+The read audit
+--------------
+:func:`read_export` returns ``(responses, audit)``, like every later stage
+(:func:`thematic.clean.clean_responses`,
+:func:`thematic.deidentify.deidentify_responses`). The audit (schema ``audit``,
+``stage == "ingest"``, ``response_id`` missing) says what happened while reading, one
+row per decision, in order:
+
+``read`` / ``container`` and ``read`` / ``delimiter``
+    An XLSX workbook, or the field delimiter of a text export (``detail``: ``,``,
+    ``;``, ``TAB``...).
+``decode`` / ``encoding``
+    The encoding and how it was decided (``detail``: ``utf-8 (byte-order mark)``...).
+``detect_format`` / ``layout``
+    The layout (``detail``: ``qualtrics (3 header rows)``; the first word is the value
+    of ``source_format``). One row per export read.
+``rename_column``, ``drop_column``, ``skip_row``, ``select_column``, ``derive_column``, ``assign_id``, ``pseudonymise``, ``flag``
+    Headers renamed or dropped, blank rows skipped, the id, group and session columns
+    chosen, ids assigned or pseudonymised, repeated respondent ids.
+``take_column`` / ``leave_column``
+    One row per column of the export (``detail``: its header, any e-mail address in it
+    masked) saying why it was *taken* (reason starting ``open text``, ``group``,
+    ``id``, ``session`` or ``metadata``) or *left* (reason starting ``rating scale``,
+    ``choice``, ``HTML``, ``numeric``, ``date``, ``links or files``, ``codes``,
+    ``non-answers``, ``short answers``, ``empty`` or ``identifying``). A left column is
+    not read as answers but stays in the table as a metadata column; the identifying
+    ones are dropped by :func:`thematic.deidentify.drop_identifying_columns` and
+    :func:`thematic.deidentify.safe_table` when given this audit
+    (:func:`identifying_column_names`).
+
+Nothing is kept in ``DataFrame.attrs``: the table and its audit are all there is.
 
 Reading rules
 -------------
-* Encoding: a byte-order mark (UTF-8/16/32) wins; else strict UTF-8; else UTF-16
-  without BOM (NUL-byte pattern); else Windows-1252 when the decoded text reads like a
-  Western European language (Excel's "CSV" on Windows). Anything else (another code
-  page, UTF-8 mixed with stray single bytes, binary data) raises :class:`InputError`
-  naming the byte offset and row; pass ``encoding=`` to read it. Nothing is decoded
-  with replacement characters.
+* Encoding: a byte-order mark (UTF-8/16/32) wins; else UTF-16 without BOM (NUL bytes at
+  nearly all odd, or nearly all even, byte positions; ASCII text in UTF-16 is also valid
+  UTF-8, so this is checked first); else strict UTF-8; else Windows-1252 when the decoded
+  text reads like a Western European language (Excel's "CSV" on Windows, e.g. a
+  Microsoft Forms export re-saved). Anything else (another code page, UTF-8 mixed with
+  stray single bytes, binary data) raises :class:`InputError` naming the byte offset and
+  row; pass ``encoding=`` to read it. Nothing is decoded with replacement characters.
 * Dialect: Excel's ``sep=;`` hint line, else :class:`csv.Sniffer` checked against
   the column counts of the first records (``,`` ``;`` TAB ``|``); quoted embedded
-  newlines, CRLF and cells of any size are read as they are. A row with more values
-  than the header is an error (a delimiter or quote is out of place); shorter rows are
-  padded; blank rows are skipped and audited.
+  newlines and CRLF are read as they are. A row with more values than the header is an
+  error (a delimiter or quote is out of place); shorter rows are padded; blank rows are
+  skipped and audited.
 * Columns: trailing columns without header and data are dropped, blank headers are
   named ``column C``, duplicate headers become ``name (2)``.
-* Layout: an explicit ``format=`` that does not fit the header is refused rather than
+* Layout: Qualtrics (3 header rows with ``ImportId``, 2 header rows, and the legacy
+  ``V1``... ``V10`` row over the question row), Microsoft Forms (``ID``, start and
+  completion time, e-mail, name; English headers or the same layout in other
+  languages), Google Forms (first column ``Timestamp`` or its translation: ``Marca
+  temporal``, ``Horodateur``, ``Zeitstempel``, ``Stamp amser``...), SurveyMonkey (2 header
+  rows). An explicit ``format=`` that does not fit the header is refused rather than
   misread.
+* Columns are typed before any is taken as open text: HTML-only cells (``<img>``),
+  links and uploaded file names, numbers, rating scales (integers 0-10, numbered labels
+  such as ``4 - Very good``, agreement/frequency/quality labels), dates and times,
+  id-like codes, columns holding only non-answers, multiple choice (few distinct values,
+  even with long option labels; or ``;``/``,``-joined lists of a small option set) and
+  layout metadata are not open text. Open text is a column the layout marks as text
+  entry (Qualtrics ``..._TEXT``, SurveyMonkey "Open-Ended Response") or whose answers
+  are sentence-length; when an export has no such column, short typed answers (many
+  distinct values, e.g. "What is your major?") are taken instead. The group is a short
+  categorical answer (at most 20 distinct values of at most 8 words -- 20 for the options
+  of a closed question --, at least half the rows filled, never a number or a rating) in
+  a column named like *caucus*/*group*;
+  explicit ``text_columns=``/``group_column=``... always win.
+
+Limits
+------
+Every reader works in bounded time and memory; past a limit it raises
+:class:`InputError` naming the file (and the row or column): :data:`MAX_FILE_BYTES`
+(size of the export on disk), :data:`MAX_XLSX_UNCOMPRESSED_BYTES`,
+:data:`MAX_XLSX_RATIO` and :data:`MAX_XLSX_MEMBERS` (checked on the zip directory
+*before* the workbook is opened, so a zip bomb is never expanded; a member whose data
+do not match its declared size fails its CRC check and is refused),
+:data:`MAX_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_CELLS` (rows x columns read),
+:data:`MAX_CELL_CHARS` (one cell; also the CSV field size limit) and
+:data:`MAX_RESPONSE_CELLS` (cells of the long table built). Workbooks are streamed
+(``openpyxl`` read-only, row by row, without the padding to the sheet's declared
+dimension).
 """
 
 from __future__ import annotations
@@ -82,23 +143,36 @@ import os
 import re
 import sys
 import unicodedata
+import warnings
+import zipfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, check_option
 from .schemas import audit_frame as _audit_frame
+from .schemas import conform
 from .schemas import is_missing as _isna
-from .schemas import validate
 
 __all__ = [
     "FORMATS",
+    "MAX_CELLS",
+    "MAX_CELL_CHARS",
+    "MAX_COLUMNS",
+    "MAX_FILE_BYTES",
+    "MAX_RESPONSE_CELLS",
+    "MAX_ROWS",
+    "MAX_XLSX_MEMBERS",
+    "MAX_XLSX_RATIO",
+    "MAX_XLSX_UNCOMPRESSED_BYTES",
     "read_export",
     "read_exports",
-    "ingest_audit",
+    "Ingested",
+    "ExportChunks",
     "looks_like_free_text",
     "identifying_column_names",
 ]
@@ -114,6 +188,28 @@ FORMATS: tuple[str, ...] = (
     "csv",
     "xlsx",
 )
+
+#: Largest export read, in bytes on disk (CSV/text or XLSX).
+MAX_FILE_BYTES: int = 256 * 2**20
+#: Largest total uncompressed size of the members of an XLSX workbook (a zip archive),
+#: read from the zip directory before anything is expanded.
+MAX_XLSX_UNCOMPRESSED_BYTES: int = 256 * 2**20
+#: Largest compression ratio (uncompressed / compressed size) of one XLSX member larger
+#: than 1 MiB; real worksheets compress 5-30 times, zip bombs a thousand times.
+MAX_XLSX_RATIO: int = 200
+#: Most members an XLSX workbook may hold.
+MAX_XLSX_MEMBERS: int = 10_000
+#: Most spreadsheet rows (header rows and blank rows included) read from one export.
+MAX_ROWS: int = 200_000
+#: Most columns read from one export.
+MAX_COLUMNS: int = 5_000
+#: Most cells (fields of every row read, blank ones included) read from one export.
+MAX_CELLS: int = 25_000_000
+#: Most characters in one cell; also the CSV field size limit. Excel itself stops at
+#: 32,767.
+MAX_CELL_CHARS: int = 1_000_000
+#: Most cells of the long table :func:`read_export` builds (responses x columns).
+MAX_RESPONSE_CELLS: int = 60_000_000
 
 _CORE = (
     "response_id",
@@ -134,23 +230,58 @@ _CORE = (
 
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
-#: Column names that identify a person (dropped from public outputs).
+#: Column names that identify a person (dropped from public outputs), in the languages
+#: of the layouts read (English, Spanish, French, German, Welsh).
 _IDENTIFYING_NAME_RE = re.compile(
     r"e-?mail|(?<![a-z])name(?![a-z])|first ?name|last ?name|surname|full ?name|ip ?address|"
     r"ipaddress|latitude|longitude|recipient|external ?(?:data ?)?ref|phone|mobile|"
     r"post ?code|zip ?code|(?<![a-z])address|date of birth|(?<![a-z])dob(?![a-z])|"
-    r"nhs ?(?:no|number)|user ?name|custom data",
+    r"nhs ?(?:no|number)|user ?name|custom data|contact ?(?:info|information|details)|"
+    r"prolific|(?<![a-z])mturk|worker ?id|staff ?(?:no|number|id)|payroll|employee ?(?:no|number|id)|"
+    r"line ?manager|correo|courriel|(?<![a-z])e-?(?:bost|post)(?:adresse)?(?![a-z])|"
+    r"adresse de messagerie|"
+    r"^(?:nombre|nombre completo|apellidos?|nom|nom complet|pr[eé]nom|vorname|nachname|"
+    r"enw|cyfenw|naam)$|nombre de usuario|nom d.utilisateur|nutzername|"
+    r"direcci[oó]n ip|adresse ip|ip-adresse|cyfeiriad ip",
     re.IGNORECASE,
 )
+#: First header of a Google Forms export ("Timestamp"), in the languages Google uses.
+_GOOGLE_TIMESTAMPS = {
+    "timestamp",
+    "marca temporal",
+    "horodateur",
+    "zeitstempel",
+    "stamp amser",
+    "carimbo de data/hora",
+    "informazioni cronologiche",
+    "tijdstempel",
+    "sygnatura czasowa",
+    "tidsstempel",
+    "tidsstämpel",
+    "aikaleima",
+    "časová značka",
+    "zaman damgası",
+}
 #: Column names of precise timestamps (quasi-identifiers: dropped from public outputs).
 _TIMESTAMP_NAME_RE = re.compile(
     r"^(?:start ?date|end ?date|recorded ?date|start ?time|completion ?time|end ?time|"
     r"last modified ?time|submitted ?(?:at|time)?|submission ?(?:date|time)|timestamp|"
-    r"date ?time|created ?(?:at|time))$",
+    r"date ?time|created ?(?:at|time)|"
+    + "|".join(re.escape(t) for t in sorted(_GOOGLE_TIMESTAMPS))
+    + ")$",
     re.IGNORECASE,
 )
 _GROUP_NAME_RE = re.compile(r"caucus|(?<![a-z])group|affinity", re.IGNORECASE)
+#: A question that asks *which* group: "Which caucus did you join today?".
+_GROUP_QUESTION_RE = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(?:caucus|group|affinity)", re.IGNORECASE
+)
 _SESSION_NAME_RE = re.compile(r"(?<![a-z])(?:session|meeting|cohort|wave)(?![a-z])", re.IGNORECASE)
+#: Words of a rating question ("How useful was today's session?"): never the session or
+#: the group however its answers look.
+_RATING_QUESTION_RE = re.compile(
+    r"\b(?:how|rate|rating|score|scale|satisf\w*|agree|useful|likely|recommend)\b", re.IGNORECASE
+)
 
 # --------------------------------------------------------------------------- layouts
 
@@ -198,7 +329,34 @@ _MSFORMS_META = {
     "grade posted to learners",
     "language",
 }
-_GOOGLE_META = {"timestamp", "email address", "email", "username", "score", "total score"}
+_GOOGLE_META = {
+    "email address",
+    "email",
+    "username",
+    "score",
+    "total score",
+    # Spanish, French, German, Welsh
+    "dirección de correo electrónico",
+    "correo electrónico",
+    "puntuación",
+    "adresse e-mail",
+    "adresse e-mail de l'utilisateur",
+    "e-mail-adresse",
+    "punktzahl",
+    "cyfeiriad e-bost",
+    "sgôr",
+} | _GOOGLE_TIMESTAMPS
+#: Header words of the fixed leading columns of a Microsoft Forms export in any language
+#: ("ID", "Start time", "Completion time", "Email", "Name", "Last modified time").
+_MSFORMS_ID_RE = re.compile(r"^(?:id|id\.|nr\.?)$", re.IGNORECASE)
+_MSFORMS_MAIL_RE = re.compile(
+    r"mail|correo|courriel|messagerie|e-?post|e-?bost|posta|почта", re.IGNORECASE
+)
+_MSFORMS_NAME_RE = re.compile(r"name|nom|naam|nome|navn|namn|nazwa|nimi|enw|имя|név", re.IGNORECASE)
+_MSFORMS_TIME_RE = re.compile(
+    r"time|zeit|heure|hora|tijd|(?<![a-z])ora(?![a-z])|tid|czas|aika|amser|tempo|время|時間|时间",
+    re.IGNORECASE,
+)
 _SURVEYMONKEY_META = {
     "respondent id",
     "collector id",
@@ -230,8 +388,13 @@ _QUALTRICS_STATUS_SPAM = {"spam", "preview spam", "imported spam", "8", "9", "12
 class _Column:
     name: str  # unique header name
     question: str  # human question text
-    signal: str | None = None  # "text" when the layout marks the column as open text
+    #: what the layout says about the column: "text" (open-text entry), "closed" (a
+    #: closed question: choice, matrix, slider), "embedded" (set by the survey flow),
+    #: "files" (uploads) or None (nothing: the values decide)
+    signal: str | None = None
     role: str | None = None  # "meta" for layout metadata
+    why: str = ""  # the layout's reason for signal/role, for the audit
+    identifying: bool = False  # the layout knows this column identifies a person
 
 
 @dataclass
@@ -244,9 +407,18 @@ class _Table:
     header_rows: int
     notes: list[dict[str, str]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    id_hint: int | None = None  # the layout's respondent-id column
+    timestamp_hint: int | None = None  # the layout's completion-time column
 
 
 # --------------------------------------------------------------------------- public API
+
+
+class Ingested(NamedTuple):
+    """Result of :func:`read_export` and :func:`read_exports`; unpacks as ``responses, audit``."""
+
+    responses: pd.DataFrame
+    audit: pd.DataFrame
 
 
 def read_export(
@@ -260,8 +432,8 @@ def read_export(
     sheet: str | int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
-) -> pd.DataFrame:
-    """Read one survey export into a long table of responses.
+) -> Ingested:
+    """Read one survey export into a long table of responses, and audit the reading.
 
     Parameters
     ----------
@@ -272,8 +444,10 @@ def read_export(
         table whose columns are named by the caller (or found heuristically).
     text_columns : sequence of str or str, optional
         Columns holding open-text answers (header names or question texts, compared
-        case-insensitively). Default: layout-specific markers plus a heuristic
-        (:func:`looks_like_free_text`).
+        case-insensitively). Default: the columns the layout marks as text entry and
+        those holding sentence-length answers (:func:`looks_like_free_text`), else those
+        holding short typed answers; choice, rating, numeric, date, HTML, link and id
+        columns never (see "Reading rules" in the module docstring).
     group_column, id_column, session_column : str, optional
         Columns holding the caucus/group, the respondent id and the session.
     sheet : str or int, optional
@@ -286,36 +460,51 @@ def read_export(
 
     Returns
     -------
-    pandas.DataFrame
-        The ``responses`` table described in the module docstring, validated with
-        :func:`thematic.schemas.validate`.
+    Ingested
+        ``(responses, audit)``: the ``responses`` table described in the module
+        docstring (validated with :func:`thematic.schemas.conform`), and the read audit
+        (schema ``audit``, ``stage == "ingest"``; see "The read audit" in the module
+        docstring): layout, encoding and delimiter detected, columns renamed or
+        dropped, blank rows skipped, ids pseudonymised, and why each column was taken
+        or left.
 
     Raises
     ------
     InputError
-        Empty, binary, truncated or undecodable files, ragged rows, unknown layout
-        without ``text_columns``, or a named column that does not exist, naming the file
-        and the row/column at fault.
+        An unknown ``format``; empty, binary, truncated or undecodable files, damaged
+        workbooks and zip bombs, files past a limit (:data:`MAX_FILE_BYTES`,
+        :data:`MAX_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_CELL_CHARS`...), ragged rows,
+        an export where no column holds typed answers and ``text_columns`` is not
+        given, or a named column that does not exist, naming the file and the
+        row/column at fault.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> files = thematic.examples.load("staff-survey-export")
+    >>> responses, read_audit = thematic.read_export(files.export)
+    >>> len(responses), responses["question_id"].unique().tolist()
+    (456, ['Q2', 'Q3', 'Q4'])
+    >>> read_audit.loc[read_audit["action"] == "detect_format", "detail"].tolist()
+    ['qualtrics (3 header rows)']
     """
     path = Path(path)
-    if format not in FORMATS:
-        raise InputError(
-            f"unknown format {format!r}; choose one of {', '.join(FORMATS)}", path=path
-        )
+    check_option("format", format, FORMATS)
     if isinstance(text_columns, str):
         text_columns = [text_columns]
     grid, notes, info = _read_grid(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
     table = _parse_layout(path, grid, format, notes, info)
-    return _to_long(
+    df = _to_long(
         table,
         text_columns=list(text_columns) if text_columns else None,
         group_column=group_column,
         id_column=id_column,
         session_column=session_column,
     )
+    return Ingested(df, _notes_audit(table.notes))
 
 
-def read_exports(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> pd.DataFrame:
+def read_exports(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> Ingested:
     """Read several exports (e.g. one per session) into one table.
 
     Parameters
@@ -327,17 +516,20 @@ def read_exports(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> pd.D
 
     Returns
     -------
-    pandas.DataFrame
-        The concatenated ``responses`` table. Response ids already used by an earlier
-        file get ``~2``, ``~3``... so they stay unique; the same export passed twice
-        therefore yields every response twice, and
-        :func:`thematic.clean.clean_responses` flags the second copies as duplicates.
+    Ingested
+        ``(responses, audit)``: the concatenated ``responses`` table, and the read
+        audits of the files one after the other (each starts its own
+        ``detect_format`` row). Response ids already used by an earlier file get
+        ``~2``, ``~3``... so they stay unique; the same export passed twice therefore
+        yields every response twice, and :func:`thematic.clean.clean_responses` flags
+        the second copies as duplicates.
     """
-    frames = [read_export(p, **kwargs) for p in paths]
-    if not frames:
+    read = [read_export(p, **kwargs) for p in paths]
+    if not read:
         raise InputError("no export given")
-    if len(frames) == 1:
-        return frames[0]
+    if len(read) == 1:
+        return read[0]
+    frames = [r.responses for r in read]
     used: set[str] = set()
     for f in frames:
         ids = []
@@ -349,49 +541,114 @@ def read_exports(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> pd.D
             used.add(new)
             ids.append(new)
         f["response_id"] = pd.array(ids, dtype="str")
-    notes = [n for f in frames for n in f.attrs.get("thematic_ingest", {}).get("notes", [])]
-    idcols = sorted(
-        {
-            c
-            for f in frames
-            for c in f.attrs.get("thematic_ingest", {}).get("identifying_columns", [])
-        }
-    )
     out = pd.concat(frames, ignore_index=True)
     for c in out.columns:
         if c.startswith("flag_"):
             out[c] = out[c].fillna(False).astype(bool)
-    out.attrs = {
-        "thematic_ingest": {
-            "notes": notes,
-            "identifying_columns": idcols,
-            "format": ",".join(
-                f.attrs.get("thematic_ingest", {}).get("format", "") for f in frames
-            ),
-        }
-    }
-    attrs = out.attrs
-    out = validate(out, "responses", source="combined exports")
-    out.attrs = attrs
-    return out
+    out = conform(out, "responses", source="combined exports")
+    return Ingested(out, pd.concat([r.audit for r in read], ignore_index=True))
 
 
-def ingest_audit(df: pd.DataFrame) -> pd.DataFrame:
-    """Return the ``audit`` rows describing how ``df`` was read.
+class ExportChunks:
+    """Blocks of the long ``responses`` table of one or more exports, read in order.
+
+    Iterating yields DataFrames of at most ``chunksize`` responses (whole respondents:
+    a block ends at a respondent's last response), in respondent order; concatenated,
+    they are :func:`read_exports` (the same rows, ids, values and dtypes). Each export
+    is parsed and typed when its turn comes (typing a column looks at all its rows:
+    fill rate, unique ids, distinct groups...); its parsed cells are released row by
+    row as its blocks are yielded, so at most one export's cells are held, never the
+    long table. Response ids repeated across exports get ``~2``, ``~3``... from one
+    global index, as in :func:`read_exports`.
+
+    After the iteration, :attr:`audit` holds the read audit :func:`read_exports`
+    returns and :attr:`columns` the columns of the combined table.
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        A table returned by :func:`read_export` or :func:`read_exports`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``response_id, stage, action, reason, detail`` with ``stage == "ingest"``:
-        layout and encoding detected, columns renamed or dropped, blank rows skipped,
-        respondent ids pseudonymised. Empty if ``df`` carries no ingest record.
+    paths : sequence of path
+        The exports.
+    chunksize : int
+        Most responses per block.
+    **kwargs
+        Passed to :func:`read_export`.
     """
-    notes = df.attrs.get("thematic_ingest", {}).get("notes", [])
+
+    def __init__(
+        self, paths: Sequence[str | os.PathLike[str]], chunksize: int = 50_000, **kwargs: Any
+    ) -> None:
+        self.paths = [Path(p) for p in paths]
+        if not self.paths:
+            raise InputError("no export given")
+        if chunksize < 1:
+            raise InputError(f"chunksize must be at least 1, not {chunksize}")
+        self.chunksize = int(chunksize)
+        self.kwargs = kwargs
+        self.audit: pd.DataFrame = _notes_audit([])
+        self.columns: list[str] = []
+        self.n_rows = 0
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        check_option("format", self.kwargs.get("format", "auto"), FORMATS)
+        used: set[str] = set()
+        several = len(self.paths) > 1
+        notes_read: list[dict[str, str]] = []
+        columns: dict[str, None] = {}
+        self.n_rows = 0
+        for path in self.paths:
+            kw = dict(self.kwargs)
+            text_columns = kw.pop("text_columns", None)
+            if isinstance(text_columns, str):
+                text_columns = [text_columns]
+            grid, notes, info = _read_grid(
+                path,
+                sheet=kw.get("sheet"),
+                encoding=kw.get("encoding"),
+                delimiter=kw.get("delimiter"),
+            )
+            table = _parse_layout(path, grid, kw.get("format", "auto"), notes, info)
+            del grid
+            if not table.data:
+                _to_long(table, text_columns=None, group_column=None, id_column=None,
+                         session_column=None)  # raises "no responses"
+            plan = _plan(
+                table,
+                text_columns=list(text_columns) if text_columns else None,
+                group_column=kw.get("group_column"),
+                id_column=kw.get("id_column"),
+                session_column=kw.get("session_column"),
+            )
+            notes_read.extend(table.notes)
+            per_file_rows = max(1, len(plan[4].text_js))
+            step = max(1, self.chunksize // per_file_rows)
+            first = True
+            for lo in range(0, len(table.data), step):
+                hi = min(lo + step, len(table.data))
+                block = _assemble(table, *plan, rows=range(lo, hi))
+                for i in range(lo, hi):
+                    table.data[i] = []  # release the parsed cells
+                if first:
+                    first = False
+                    columns.update(dict.fromkeys(block.columns))
+                if several:
+                    ids = []
+                    for rid in block["response_id"].tolist():
+                        new, k = rid, 1
+                        while new in used:
+                            k += 1
+                            new = f"{rid}~{k}"
+                        used.add(new)
+                        ids.append(new)
+                    block["response_id"] = pd.array(ids, dtype="str")
+                self.n_rows += len(block)
+                yield block
+            del table
+        self.columns = list(columns)
+        self.audit = _notes_audit(notes_read)
+
+
+def _notes_audit(notes: list[dict[str, str]]) -> pd.DataFrame:
+    """Turn the notes taken while reading into ``audit`` rows (``stage == "ingest"``)."""
     rows = [
         {
             "response_id": None,
@@ -405,27 +662,53 @@ def ingest_audit(df: pd.DataFrame) -> pd.DataFrame:
     return _audit_frame(rows)
 
 
-def identifying_column_names(columns: Iterable[str]) -> list[str]:
+def identifying_column_names(
+    columns: Iterable[str], audit: pd.DataFrame | None = None
+) -> list[str]:
     """Return the column names that hold identifying or quasi-identifying metadata.
 
     Parameters
     ----------
     columns : iterable of str
         Column names (e.g. ``df.columns``).
+    audit : pandas.DataFrame, optional
+        A read audit (from :func:`read_export`, or any audit holding its rows): the
+        columns it left as identifying (``leave_column`` rows whose reason starts
+        ``identifying``, e.g. a column of e-mail addresses whatever its header) are
+        listed too.
 
     Returns
     -------
     list of str
         Names that look like e-mail, name, IP address, location, phone, address,
-        recipient fields, or precise timestamps (start/end/completion times), in the
-        order given. Core response columns are never listed.
+        recipient fields, or precise timestamps (start/end/completion times), and those
+        the audit records as identifying, in the order given. Core response columns
+        are never listed.
+
+    Examples
+    --------
+    >>> from thematic.ingest import identifying_column_names
+    >>> identifying_column_names(["text", "Email Address", "Ward", "StartDate"])
+    ['Email Address', 'StartDate']
     """
+    recorded: set[str] = set()
+    if audit is not None and len(audit):
+        left = audit[(audit["stage"] == "ingest") & (audit["action"] == "leave_column")]
+        recorded = {
+            d for d, r in zip(left["detail"].tolist(), left["reason"].tolist(), strict=True)
+            if isinstance(d, str) and isinstance(r, str) and r.startswith("identifying")
+        }
     out = []
     for c in columns:
         if c in _CORE:
             continue
         bare = c[5:] if c.startswith("meta:") else c
-        if _IDENTIFYING_NAME_RE.search(bare) or _TIMESTAMP_NAME_RE.match(bare.strip()):
+        if (
+            _IDENTIFYING_NAME_RE.search(bare)
+            or _TIMESTAMP_NAME_RE.match(bare.strip())
+            or _mask(c) in recorded
+            or _mask(bare) in recorded
+        ):
             out.append(c)
     return out
 
@@ -441,27 +724,226 @@ def looks_like_free_text(values: Iterable[Any]) -> bool:
     Returns
     -------
     bool
-        True when the non-blank values are mostly sentences: on average at least four
-        words, or some of at least eight words, with at least half of them distinct, and
-        not mostly numbers or dates. Choice questions (few distinct short values),
-        ids, numbers and timestamps give False; so does a column with no values.
+        True when the answers that are not non-answers ("n/a", "none"...) are mostly
+        sentences: on average at least four words, or some of at least eight words,
+        with at least half of them distinct. Choice questions (few distinct values, long
+        option labels repeated verbatim, ``;``/``,``-joined lists of a small option set),
+        rating scales (``1``-``10``, ``4 - Very good``, "Strongly agree"...), numbers,
+        dates, ids, HTML-only cells, links and file names give False; so does a column
+        with no values.
     """
-    vals = [str(v).strip() for v in values if v is not None and not _isna(v) and str(v).strip()]
-    if not vals:
-        return False
+    return _profile(values).kind == "text"
+
+
+# --------------------------------------------------------------------------- column types
+
+#: Values examined per column when typing it (the first ones, so typing is deterministic
+#: and its time bounded).
+_PROFILE_SAMPLE = 5_000
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """What a column's values are, and why (for the audit)."""
+
+    #: "empty", "html", "identifying", "links", "nonanswer", "numeric", "rating", "date",
+    #: "codes", "multichoice", "choice", "text" (sentence answers) or "short" (short,
+    #: mostly distinct answers)
+    kind: str
+    why: str
+    n: int = 0  # non-blank values examined
+    distinct: int = 0  # distinct values among the answers
+    max_words: int = 0
+    filled: float = 0.0  # share of rows with a value
+
+
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]{0,20})\b[^<>]{0,4000}>|<![^<>]{0,4000}>")
+_ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9A-Fa-f]{1,6}|[A-Za-z]{2,10});")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_FILE_RE = re.compile(
+    r"[^/\\<>:|?*\n]{1,250}\.(?:jpe?g|png|gif|bmp|tiff?|webp|heic|svg|pdf|docx?|xlsx?|pptx?|"
+    r"odt|txt|csv|zip|mp3|mp4|m4a|wav|mov|avi)",
+    re.IGNORECASE,
+)
+_NUMBER_RE = re.compile(r"[-+]?[£$€]?\s?(?:\d{1,3}(?:[, ]\d{3})+|\d+)(?:[.,]\d+)?\s?%?")
+_SCALE_LABEL_RE = re.compile(r"(\d{1,2})\s*(?:[-–—=:.)]|\()\s*[^\W\d_]")
+_DATE_TIME_RE = re.compile(
+    r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))"
+    r"(?:[ T,]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[AaPp]\.?[Mm]\.?)?"
+    r"(?:\s?(?:Z|[+-]\d{2}:?\d{2}|[A-Z]{2,5}))?)?"
+    r"|\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?[AaPp]\.?[Mm]\.?)?"
+    r"|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}"
+)
+#: Words of agreement, frequency, likelihood and quality scales (English, Spanish,
+#: French, German, Welsh). A column whose values are made of these only is a rating.
+_SCALE_WORDS = frozenset(
+    """
+    strongly somewhat slightly moderately fairly very extremely completely totally quite
+    rather mostly a an little bit lot not at all neither nor or agree disagree agreed
+    satisfied dissatisfied unsatisfied likely unlikely important unimportant useful useless
+    helpful unhelpful good poor fair excellent bad average neutral okay ok always often
+    usually frequently sometimes occasionally rarely seldom never more less than the same
+    about much better worse definitely probably maybe possibly sure unsure no opinion
+    applicable don't dont know confident comfortable uncomfortable relevant irrelevant
+    effective ineffective valuable impressive unimpressive safe unsafe supported easy
+    difficult hard acceptable unacceptable of to some extent great deal moderate high low
+    medium outstanding satisfactory unsatisfactory adequate inadequate superb terrible
+    muy bastante poco nada totalmente de acuerdo desacuerdo ni en bueno buena malo mala
+    regular excelente nunca siempre veces casi algo tout fait plutôt pas du d'accord
+    accord bien assez très jamais souvent parfois toujours mauvais moyen stimme voll und
+    ganz zu eher nicht gar teils sehr gut schlecht nie selten manchmal oft immer
+    cytuno anghytuno yn gryf ddim
+    """.split()
+)
+_SCALE_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_MULTI_SPLIT = {";": re.compile(r"\s*;\s*"), ",": re.compile(r"\s*,\s*")}
+
+
+def _profile(values: Iterable[Any], n_rows: int | None = None) -> _Profile:
+    """Type a column from its values: what it holds, and why (one line, for the audit).
+
+    Only the first :data:`_PROFILE_SAMPLE` non-blank values are examined. Markup, e-mail
+    addresses, links and non-answers are told apart here; :func:`_type_answers` types
+    the answers left.
+    """
+    from .clean import is_non_answer
+
+    vals: list[str] = []
+    total = 0
+    for v in values:
+        if v is None or _isna(v):
+            continue
+        t = " ".join(str(v).split())
+        if not t:
+            continue
+        total += 1
+        if len(vals) < _PROFILE_SAMPLE:
+            vals.append(t)
+    filled = total / n_rows if n_rows else (1.0 if total else 0.0)
     n = len(vals)
-    numeric = sum(1 for v in vals if _NUMERIC_LIKE.match(v))
-    if numeric / n > 0.5:
-        return False
-    distinct = len(set(vals)) / n
-    words = [len(v.split()) for v in vals]
-    mean_words = sum(words) / n
-    if distinct < 0.5 and n >= 4:
-        return False
-    return mean_words >= 4 or (max(words) >= 8 and distinct >= 0.6)
+    if not n:
+        return _Profile("empty", "no answers in any row", filled=filled)
+
+    def prof(kind: str, why: str, distinct: int = 0, max_words: int = 0) -> _Profile:
+        return _Profile(kind, why, n, distinct or len(set(vals)), max_words, filled)
+
+    # HTML: markup only (<img>, <br>, <a>...), or answers wrapped in markup
+    tagged = [v for v in vals if _TAG_RE.search(v)]
+    if len(tagged) >= 0.8 * n:
+        stripped = [" ".join(_ENTITY_RE.sub(" ", _TAG_RE.sub(" ", v)).split()) for v in vals]
+        empty = sum(1 for v in stripped if not _HAS_ALNUM.search(v))
+        if empty >= 0.8 * n:
+            tags = Counter(
+                m.group(2).lower() for v in tagged for m in _TAG_RE.finditer(v) if m.group(2)
+            )
+            names = ", ".join(f"<{t}>" for t, _ in tags.most_common(3))
+            return prof("html", f"markup without answer text ({names or 'comments'})")
+        vals = [v for v in stripped if v] or vals
+        n = len(vals)
+    if sum(1 for v in vals if _EMAIL_RE.fullmatch(v)) >= 0.8 * n:
+        return prof("identifying", "e-mail addresses")
+    links = sum(1 for v in vals if _URL_RE.fullmatch(v) or _FILE_RE.fullmatch(v))
+    if links >= 0.8 * n:
+        return prof("links", "URLs or uploaded file names, not typed answers")
+
+    answers = [v for v in vals if not is_non_answer(v)]
+    if not answers:
+        return prof("nonanswer", "only n/a, none, - and the like")
+    return _type_answers(vals, answers, filled)
 
 
-_NUMERIC_LIKE = re.compile(r"^[\d\s.,:;/+\-()TZ%£$€]+$")
+def _type_answers(vals: list[str], answers: list[str], filled: float) -> _Profile:
+    """Type a column from its values (``vals``) and those that are not non-answers."""
+    n, m = len(vals), len(answers)
+    counts = Counter(answers)
+    k = len(counts)
+    words = [len(v.split()) for v in answers]
+    max_words = max(words)
+
+    def kind(name: str, why: str) -> _Profile:
+        return _Profile(name, why, n, k, max_words, filled)
+
+    numbers = [v for v in answers if _NUMBER_RE.fullmatch(v)]
+    if len(numbers) > 0.5 * m:
+        ints = [int(v) for v in numbers if v.isascii() and v.isdigit() and len(v) <= 3]
+        if len(ints) == len(numbers) and max(ints) <= 10:
+            return kind("rating", f"integers {min(ints)}-{max(ints)} (a rating scale or a count)")
+        return kind("numeric", f"{len(set(numbers))} distinct numbers")
+    scale = [_SCALE_LABEL_RE.match(v) for v in answers]
+    if k <= 11 and all(scale):
+        lo = min(int(x.group(1)) for x in scale if x)
+        hi = max(int(x.group(1)) for x in scale if x)
+        return kind("rating", f"numbered labels {lo}-{hi} ({k} distinct)")
+    if sum(1 for v in answers if _DATE_TIME_RE.fullmatch(v)) >= 0.8 * m:
+        return kind("date", "dates or times")
+    if k <= 12 and sum(1 for v in answers if _scale_words(v)) >= 0.9 * m:
+        return kind("rating", f"{k} agreement, frequency or quality labels")
+    if (
+        m >= 3
+        and k == m
+        and max_words == 1
+        and sum(1 for v in answers if any(ch.isdigit() for ch in v)) >= 0.9 * m
+    ):
+        return kind("codes", "one token with digits in every row, all distinct (id-like)")
+    multi = _multi_choice(answers)
+    if multi:
+        return kind("multichoice", multi)
+    k_all = len(set(vals))
+    # typed answers differ in case and punctuation ("Computer science", "computer Science");
+    # the options of a choice question are few and spelt one way
+    typed = k_all - len({_LOOSE.sub("", v.casefold()) for v in vals}) >= max(2, 0.1 * k_all)
+    if (
+        n >= 4
+        and k_all <= n / 2
+        and (m < 4 or k <= m / 2)
+        and (k_all <= 30 or k_all <= n / 10)
+        and not typed
+    ):
+        return kind("choice", f"{k_all} distinct values in {n} answers")
+    long_vals = [v for v, w in zip(answers, words, strict=True) if w >= 4]
+    if m >= 3 and len(long_vals) >= 0.5 * m:
+        repeated = sum(1 for v in long_vals if counts[v] > 1)
+        if repeated >= 0.5 * len(long_vals):
+            return kind("choice", f"long options repeated verbatim ({k} distinct in {m} answers)")
+    mean_words = sum(words) / m
+    if mean_words >= 4 or (max_words >= 8 and k / m >= 0.6):
+        return kind("text", f"sentence-length answers (mean {mean_words:.1f} words)")
+    return kind("short", f"{k} distinct in {m}, mean {mean_words:.1f} words")
+
+
+_HAS_ALNUM = re.compile(r"[^\W_]")
+_LOOSE = re.compile(r"[\W_]+")
+
+
+def _scale_words(v: str) -> bool:
+    """Tell whether a value is made only of rating-scale words ("Strongly agree")."""
+    w = _SCALE_WORD_RE.findall(v.casefold())
+    return bool(w) and len(w) <= 6 and all(x in _SCALE_WORDS for x in w)
+
+
+def _multi_choice(answers: list[str]) -> str | None:
+    """Explain why ``answers`` are lists of options picked from a small set, or return None.
+
+    Google Forms joins the options ticked in a checkbox question with ", ", Microsoft
+    Forms with ";", Qualtrics with ",".
+    """
+    if len(answers) < 4:
+        return None
+    for sep, split in _MULTI_SPLIT.items():
+        if sum(1 for v in answers if sep in v) < 0.2 * len(answers):
+            continue
+        parts = [p for v in answers for p in split.split(v) if p]
+        options = Counter(parts)
+        if (
+            len(options) <= 25
+            and len(parts) >= 2 * len(options)
+            and sum(len(p.split()) for p in parts) / len(parts) <= 6
+        ):
+            return (
+                f"multiple answers joined by {sep!r} from {len(options)} options "
+                f"({len(set(answers))} distinct combinations)"
+            )
+    return None
 
 
 # --------------------------------------------------------------------------- reading bytes
@@ -474,13 +956,26 @@ def _read_grid(
         raise InputError("file not found", path=path)
     if path.is_dir():
         raise InputError("is a directory, not an export file", path=path)
-    data = path.read_bytes()
+    if not path.is_file():
+        raise InputError("not a regular file (a device, pipe or socket)", path=path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # at most the limit, whatever the file says
+        if len(data) > MAX_FILE_BYTES:
+            raise InputError(
+                f"the file is larger than the {MAX_FILE_BYTES:,} bytes read "
+                "(thematic.ingest.MAX_FILE_BYTES); split the export",
+                path=path,
+            )
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise InputError("the file is empty", path=path)
     notes: list[dict[str, str]] = []
     info: dict[str, Any] = {}
     suffix = path.suffix.lower()
     if data[:4] == b"PK\x03\x04":
+        del data  # the workbook is streamed from the file
         info["container"] = "xlsx"
         rows = _read_xlsx(path, sheet)
         notes.append({"action": "read", "reason": "container", "detail": "xlsx workbook"})
@@ -496,6 +991,7 @@ def _read_grid(
             "not an XLSX workbook (the file is truncated, damaged or not from Excel)", path=path
         )
     text, enc, how = _decode(data, path, encoding)
+    del data
     info["container"] = "text"
     info["encoding"] = enc
     notes.append({"action": "decode", "reason": "encoding", "detail": f"{enc} ({how})"})
@@ -517,11 +1013,69 @@ def _read_grid(
     return rows, notes, info
 
 
+#: Zip archives that are not Excel workbooks, told apart by a member they always hold.
+_OTHER_ZIPS = (
+    ("Index/Document.iwa", "an Apple Numbers document; export it from Numbers as CSV or Excel"),
+    ("content.xml", "an OpenDocument file (LibreOffice); save it as .xlsx or CSV"),
+    ("word/document.xml", "a Word document, not a workbook"),
+    ("ppt/presentation.xml", "a PowerPoint presentation, not a workbook"),
+)
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse damaged zips, other zip formats and zip bombs before openpyxl opens them.
+
+    Only the zip directory is read: declared sizes are checked against
+    :data:`MAX_XLSX_UNCOMPRESSED_BYTES`, :data:`MAX_XLSX_RATIO` and
+    :data:`MAX_XLSX_MEMBERS`. A member whose data expand beyond its declared size is
+    cut there by :mod:`zipfile` and then fails its CRC check.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError(
+            f"not a readable XLSX workbook: the zip archive is damaged or truncated ({exc})",
+            path=path,
+        ) from None
+    if len(infos) > MAX_XLSX_MEMBERS:
+        raise InputError(
+            f"the workbook holds {len(infos):,} zip members, more than the "
+            f"{MAX_XLSX_MEMBERS:,} allowed (thematic.ingest.MAX_XLSX_MEMBERS)",
+            path=path,
+        )
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        for member, what in _OTHER_ZIPS:
+            if member in names:
+                raise InputError(f"not an XLSX workbook: this is {what}", path=path)
+    total = 0
+    for i in infos:
+        total += i.file_size
+        if total > MAX_XLSX_UNCOMPRESSED_BYTES:
+            raise InputError(
+                f"the workbook expands to more than {MAX_XLSX_UNCOMPRESSED_BYTES:,} bytes "
+                "(thematic.ingest.MAX_XLSX_UNCOMPRESSED_BYTES): a zip bomb or an export too "
+                "large to read; split it or save it as CSV",
+                path=path,
+            )
+        if i.file_size > 2**20 and i.file_size > MAX_XLSX_RATIO * max(1, i.compress_size):
+            raise InputError(
+                f"zip member {i.filename!r} expands {i.file_size // max(1, i.compress_size):,} "
+                f"times, more than {MAX_XLSX_RATIO} (thematic.ingest.MAX_XLSX_RATIO): "
+                "this looks like a zip bomb",
+                path=path,
+            )
+
+
 def _read_xlsx(path: Path, sheet: str | int | None) -> list[list[str | None]]:
+    _check_zip(path)
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types on damaged files
         raise InputError(
             f"cannot open the XLSX workbook ({type(exc).__name__}): the file is truncated, "
@@ -530,6 +1084,8 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> list[list[str | None]]:
         ) from None
     try:
         if sheet is None:
+            if not wb.worksheets:
+                raise InputError("the workbook has no worksheet", path=path)
             ws = wb.worksheets[0]
         elif isinstance(sheet, int):
             try:
@@ -545,7 +1101,9 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> list[list[str | None]]:
                 )
             ws = wb[sheet]
         try:
-            rows = [[_cell_to_str(v) for v in r] for r in ws.iter_rows(values_only=True)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rows = _xlsx_rows(wb, ws, path)
         except InputError:
             raise
         except Exception as exc:
@@ -556,6 +1114,81 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> list[list[str | None]]:
             ) from None
     finally:
         wb.close()
+    return rows
+
+
+def _xlsx_rows(wb: Any, ws: Any, path: Path) -> list[list[str | None]]:
+    """Stream a read-only worksheet into rows of strings, within the limits.
+
+    openpyxl's ``iter_rows`` pads every row to the dimension the sheet *declares* and
+    yields an empty row for every missing row number: a few bytes declaring
+    ``A1:XFD1048576`` would cost billions of cells. The sheet's own parser yields only
+    the cells present, with their row and column numbers.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    rows: list[list[str | None]] = []
+    cells_read = 0
+    with ws._get_source() as src:
+        parser = WorkSheetParser(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=wb.epoch,
+            date_formats=wb._date_formats,
+            timedelta_formats=wb._timedelta_formats,
+        )
+        for idx, cells in parser.parse():
+            values: dict[int, str] = {}
+            for c in cells:
+                v = _cell_to_str(c["value"])
+                if v is None:
+                    continue
+                col = c["column"]
+                if col > MAX_COLUMNS:
+                    raise InputError(
+                        f"a value in column {_col_letter(col - 1)}, beyond the {MAX_COLUMNS:,} "
+                        "columns read (thematic.ingest.MAX_COLUMNS)",
+                        path=path,
+                        row=idx,
+                    )
+                if len(v) > MAX_CELL_CHARS:
+                    raise InputError(
+                        f"a cell of {len(v):,} characters in column {_col_letter(col - 1)}, "
+                        f"more than the {MAX_CELL_CHARS:,} allowed (thematic.ingest.MAX_CELL_CHARS)",
+                        path=path,
+                        row=idx,
+                    )
+                values[col] = v
+            if not values:
+                continue
+            if idx > MAX_ROWS:
+                raise InputError(
+                    f"more than the {MAX_ROWS:,} rows read (thematic.ingest.MAX_ROWS); "
+                    "split the export",
+                    path=path,
+                    row=idx,
+                )
+            if idx <= len(rows):
+                raise InputError(
+                    "damaged worksheet: this row number appears twice or out of order",
+                    path=path,
+                    row=idx,
+                )
+            width = max(values)
+            cells_read += width
+            if cells_read > MAX_CELLS:
+                raise InputError(
+                    f"more than {MAX_CELLS:,} cells (thematic.ingest.MAX_CELLS); split the export",
+                    path=path,
+                    row=idx,
+                )
+            while len(rows) < idx - 1:
+                rows.append([])  # a blank row: numbering stays the spreadsheet's
+            row: list[str | None] = [None] * width
+            for col, v in values.items():
+                row[col - 1] = v
+            rows.append(row)
     return rows
 
 
@@ -601,26 +1234,21 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str, st
     for bom, enc in _BOMS:
         if data.startswith(bom):
             return _strict(data, enc, path, "byte-order mark"), enc, "byte-order mark"
+    utf16 = _utf16_without_bom(data)
+    if utf16 is not None:
+        how = "UTF-16 without BOM (NUL-byte pattern)"
+        if len(data) % 2:
+            raise InputError(
+                f"this looks like {utf16.upper()} text without a byte-order mark, but it has an "
+                "odd number of bytes: the file is truncated; re-save the export",
+                path=path,
+            )
+        return _strict(data, utf16, path, how), utf16, how
     try:
         return data.decode("utf-8"), "utf-8", "valid UTF-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
     sample = data[:4096]
-    zeros_even = sum(1 for i in range(0, len(sample), 2) if sample[i] == 0)
-    zeros_odd = sum(1 for i in range(1, len(sample), 2) if sample[i] == 0)
-    half = max(1, len(sample) // 2)
-    if zeros_odd / half > 0.3 and zeros_even / half < 0.05:
-        return (
-            _strict(data, "utf-16-le", path, "UTF-16 without BOM"),
-            "utf-16-le",
-            "UTF-16 without BOM",
-        )
-    if zeros_even / half > 0.3 and zeros_odd / half < 0.05:
-        return (
-            _strict(data, "utf-16-be", path, "UTF-16 without BOM"),
-            "utf-16-be",
-            "UTF-16 without BOM",
-        )
     offset = utf8_error.start
     if b"\x00" in sample:
         raise InputError(
@@ -657,6 +1285,27 @@ def _decode(data: bytes, path: Path, encoding: str | None) -> tuple[str, str, st
         path=path,
         row=_row_of_offset(data, offset, "utf-8"),
     )
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``"utf-16-le"``/``"utf-16-be"`` when the NUL bytes say so, else None.
+
+    UTF-16 text (without byte-order mark) of any script has its ASCII characters --
+    at least the delimiters and line ends of a CSV -- as a NUL byte next to the
+    character: NULs fall at odd positions (little-endian) or even positions
+    (big-endian), almost never at both. Binary data has NULs at both.
+    """
+    sample = data[: 1 << 16]
+    sample = sample[: len(sample) - len(sample) % 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    odd = sample[1::2].count(0)
+    even = sample[0::2].count(0)
+    major, minor = max(odd, even), min(odd, even)
+    if major < max(2, 0.05 * pairs) or minor > 0.1 * major:
+        return None
+    return "utf-16-le" if odd > even else "utf-16-be"
 
 
 _WORD = re.compile(r"[^\W\d_]+")
@@ -707,8 +1356,9 @@ def _row_of_offset(data: bytes, offset: int, enc: str) -> int:
 
 @contextlib.contextmanager
 def _field_limit() -> Iterator[None]:
+    """Set the :mod:`csv` field size limit to :data:`MAX_CELL_CHARS` while reading."""
     old = csv.field_size_limit()
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    csv.field_size_limit(min(sys.maxsize, MAX_CELL_CHARS))
     try:
         yield
     finally:
@@ -718,8 +1368,13 @@ def _field_limit() -> Iterator[None]:
 def _sniff_delimiter(text: str) -> str:
     sample = text[:65536]
     candidates = [",", ";", "\t", "|"]
+    # csv.Sniffer's regular expressions take time quadratic in the sample: give it the
+    # first whole lines of at most 8 KB only
+    head = sample[:8192]
+    if len(head) < len(text) and "\n" in head:
+        head = head[: head.rindex("\n") + 1]
     try:
-        sniffed: str | None = csv.Sniffer().sniff(sample, delimiters="".join(candidates)).delimiter
+        sniffed: str | None = csv.Sniffer().sniff(head, delimiters="".join(candidates)).delimiter
     except csv.Error:
         sniffed = None
     scores: dict[str, tuple[float, int]] = {}
@@ -757,11 +1412,42 @@ def _parse_csv(text: str, delim: str, path: Path) -> list[list[str | None]]:
         io.StringIO(text, newline=""), delimiter=delim, quotechar='"', doublequote=True, strict=True
     )
     rows: list[list[str | None]] = []
+    cells = 0
     try:
         with _field_limit():
             for rec in reader:
+                n = len(rows) + 1
+                if n > MAX_ROWS:
+                    raise InputError(
+                        f"more than the {MAX_ROWS:,} rows read (thematic.ingest.MAX_ROWS); "
+                        "split the export",
+                        path=path,
+                        row=n,
+                    )
+                if len(rec) > MAX_COLUMNS:
+                    raise InputError(
+                        f"{len(rec):,} fields, more than the {MAX_COLUMNS:,} columns read "
+                        "(thematic.ingest.MAX_COLUMNS)",
+                        path=path,
+                        row=n,
+                    )
+                cells += len(rec)
+                if cells > MAX_CELLS:
+                    raise InputError(
+                        f"more than {MAX_CELLS:,} cells (thematic.ingest.MAX_CELLS); "
+                        "split the export",
+                        path=path,
+                        row=n,
+                    )
                 rows.append([c if c != "" else None for c in rec])
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise InputError(
+                f"a cell longer than {MAX_CELL_CHARS:,} characters "
+                "(thematic.ingest.MAX_CELL_CHARS); an unclosed quote can make one",
+                path=path,
+                row=len(rows) + 1,
+            ) from None
         raise InputError(
             f"malformed CSV ({exc}): check for an unclosed quote; the file may be truncated",
             path=path,
@@ -832,12 +1518,22 @@ def _sniff_layout(rows: list[tuple[int, list[str | None]]]) -> str:
         return "qualtrics"
     if "respondent id" in h1 and ("collector id" in h1 or {"response", "open-ended response"} & h2):
         return "surveymonkey"
-    if {"id", "start time", "completion time"} <= h1:
+    if {"id", "start time", "completion time"} <= h1 or _msforms_other_language(rows[0][1]):
         return "msforms"
     first = _key(rows[0][1][0]) if rows[0][1] else ""
-    if first == "timestamp":
+    if first in _GOOGLE_TIMESTAMPS:
         return "googleforms"
     return "plain"
+
+
+def _msforms_other_language(header: list[str | None]) -> bool:
+    """Microsoft Forms' fixed columns in any language: ``ID``, start and completion time."""
+    h = [_norm(c) for c in header[:3]]
+    return (
+        len(h) == 3
+        and bool(_MSFORMS_ID_RE.match(h[0]))
+        and all(_MSFORMS_TIME_RE.search(x) for x in h[1:])
+    )
 
 
 def _detect(rows: list[tuple[int, list[str | None]]], fmt: str, path: Path) -> str:
@@ -933,15 +1629,15 @@ def _split(
             last = max(k for k in range(len(r)) if _norm(r[k]))
             width = max(width, last + 1)
 
-    def col_blank(j: int) -> bool:
-        return all(not _norm(h[j] if j < len(h) else None) for h in headers) and all(
-            not _norm(r[j] if j < len(r) else None) for _, r in data
-        )
-
-    trimmed = 0
-    while width > 0 and col_blank(width - 1):
-        width -= 1
-        trimmed += 1
+    # trailing columns without header or data: the last column any row fills
+    used = 0
+    for r in (*headers, *(r for _, r in data)):
+        for k in range(min(len(r), width) - 1, used - 1, -1):
+            if _norm(r[k]):
+                used = k + 1
+                break
+    trimmed = width - used
+    width = used
     if trimmed:
         notes.append(
             {
@@ -989,12 +1685,39 @@ def _qualtrics(path: Path, rows: list[tuple[int, list[str | None]]], strict: boo
     for j, n in enumerate(names):
         q = _norm(r2[j]) or n
         imp = _norm(third[j]) if import_ids and j < len(third) else ""
-        signal = "text" if re.search(r'"ImportId"\s*:\s*"[^"]*_TEXT"', imp) else None
-        role = "meta" if n.casefold() in _QUALTRICS_META else None
-        cols.append(_Column(n, q, signal, role))
+        m = re.search(r'"ImportId"\s*:\s*"([^"]*)"', imp)
+        col = _Column(n, q)
+        if n.casefold() in _QUALTRICS_META or n.casefold().startswith("q_"):
+            col.role, col.why = "meta", "Qualtrics survey field"
+        elif m:
+            col.signal, col.why = _qualtrics_signal(m.group(1))
+        cols.append(col)
     d, nums = _finish_data(data, width, notes)
     t = _Table(path, "qualtrics", cols, d, nums, header_rows, notes)
     return t
+
+
+_QID_CLOSED = re.compile(r"QID\d+(?:#\d+)?")
+_QID_TEXT = re.compile(r"QID\d+(?:#\d+)?(?:_\d+)*_TEXT")
+_QID_FILES = re.compile(r"QID\d+_FILE_(?:ID|NAME|SIZE|TYPE)")
+_QID_TIMING = re.compile(r"QID\d+_(?:FIRST_CLICK|LAST_CLICK|PAGE_SUBMIT|CLICK_COUNT)")
+
+
+def _qualtrics_signal(import_id: str) -> tuple[str | None, str]:
+    """Read a Qualtrics ``ImportId``: what it says about its column (signal, reason)."""
+    if _QID_TEXT.fullmatch(import_id):
+        return "text", f"Qualtrics text entry ({import_id})"
+    if _QID_CLOSED.fullmatch(import_id):
+        return "closed", f"Qualtrics closed question {import_id}, not text entry"
+    if _QID_FILES.fullmatch(import_id):
+        return "files", f"Qualtrics file upload ({import_id})"
+    if _QID_TIMING.fullmatch(import_id):
+        return "embedded", f"Qualtrics timing ({import_id})"
+    if import_id.startswith("QID") and re.search(r"Topics|Sentiment|_DO$", import_id):
+        return "embedded", f"Qualtrics analysis or display order ({import_id})"
+    if not import_id.startswith("QID"):
+        return "embedded", f"Qualtrics embedded data or survey flow field ({import_id})"
+    return None, ""  # matrix row, slider, form field: the values decide
 
 
 def _surveymonkey(path: Path, rows: list[tuple[int, list[str | None]]], strict: bool) -> _Table:
@@ -1010,7 +1733,7 @@ def _surveymonkey(path: Path, rows: list[tuple[int, list[str | None]]], strict: 
             current_q = a
         if a and a.casefold() in _SURVEYMONKEY_META and not b:
             names.append(a)
-            cols_info.append((a, None, "meta"))
+            cols_info.append((a, None, "", "meta", ""))
             current_q = ""
             continue
         q = current_q or a
@@ -1018,12 +1741,25 @@ def _surveymonkey(path: Path, rows: list[tuple[int, list[str | None]]], strict: 
             name = f"{q} - {b}" if q else b
         else:
             name = q
-        signal = "text" if b.casefold() in _SURVEYMONKEY_OPEN else None
+        if b.casefold() in _SURVEYMONKEY_OPEN:
+            signal, why = "text", f"SurveyMonkey {b!r} column"
+        elif b.casefold() == "response":
+            signal, why = "closed", "SurveyMonkey closed question ('Response' column)"
+        else:
+            signal, why = None, ""
         names.append(name)
-        cols_info.append((name, signal, None))
+        cols_info.append((name, signal, why, None, b))
     names = _dedupe(names, notes, path)
-    cols = [_Column(n, n, s, r) for n, (_, s, r) in zip(names, cols_info, strict=True)]
     d, nums = _finish_data(data, width, notes)
+    cols = []
+    for j, (n, (_, signal, why, role, option)) in enumerate(zip(names, cols_info, strict=True)):
+        col = _Column(n, n, signal, role, why if role is None else "SurveyMonkey respondent field")
+        if signal is None and role is None and option:
+            # a column of a multi-choice question: it holds its option label or nothing
+            vals = {_key(r[j]) for r in d if _norm(r[j])}
+            if vals and vals <= {option.casefold()}:
+                col.signal, col.why = "closed", f"SurveyMonkey multiple-choice option {option!r}"
+        cols.append(col)
     t = _Table(path, "surveymonkey", cols, d, nums, 2, notes)
     return t
 
@@ -1034,18 +1770,40 @@ def _single_header(
     notes: list[dict[str, str]] = []
     headers, width, data = _split(rows, 1, path, notes, strict)
     names = _dedupe([_norm(c) for c in _cells(headers[0], width)], notes, path)
-    meta = {"msforms": _MSFORMS_META, "googleforms": _GOOGLE_META}.get(layout, set())
     cols = []
-    for n in names:
+    for j, n in enumerate(names):
         base = re.sub(r" \(\d+\)$", "", n).casefold()
-        role = (
-            "meta"
-            if base in meta or (layout == "msforms" and re.match(r"^(points|feedback) - ", base))
-            else None
-        )
-        cols.append(_Column(n, n, None, role))
+        col = _Column(n, n)
+        if layout == "msforms":
+            fixed = (
+                (j == 0 and _MSFORMS_ID_RE.match(base))
+                or (j in (1, 2, 5) and _MSFORMS_TIME_RE.search(base))
+                or (j == 3 and _MSFORMS_MAIL_RE.search(base))
+                or (j == 4 and _MSFORMS_NAME_RE.search(base))
+            )
+            if fixed or base in _MSFORMS_META or re.match(r"^(points|feedback) - ", base):
+                what = (
+                    "id",
+                    "start time",
+                    "completion time",
+                    "e-mail",
+                    "name",
+                    "last modified time",
+                )
+                col.role = "meta"
+                col.why = f"Microsoft Forms {what[j] if fixed else 'quiz or form'} field"
+                col.identifying = j != 0 and bool(fixed)
+        elif layout == "googleforms" and base in _GOOGLE_META:
+            col.role, col.why = "meta", "Google Forms field"
+            col.identifying = j == 0 or bool(_IDENTIFYING_NAME_RE.search(base))
+        cols.append(col)
     d, nums = _finish_data(data, width, notes)
     t = _Table(path, layout, cols, d, nums, 1, notes)
+    if layout == "msforms":
+        t.id_hint = 0 if cols and _MSFORMS_ID_RE.match(cols[0].name) else None
+        t.timestamp_hint = 2 if len(cols) > 2 and _MSFORMS_TIME_RE.search(cols[2].name) else None
+    elif layout == "googleforms":
+        t.timestamp_hint = 0
     return t
 
 
@@ -1081,6 +1839,8 @@ _PLAIN_ID = re.compile(
 
 
 def _layout_id_column(table: _Table) -> int | None:
+    if table.id_hint is not None:
+        return table.id_hint
     want = {
         "qualtrics": ("responseid", "response id", "_recordid"),
         "msforms": ("id",),
@@ -1104,6 +1864,8 @@ def _layout_id_column(table: _Table) -> int | None:
 
 
 def _timestamp_column(table: _Table) -> int | None:
+    if table.timestamp_hint is not None:
+        return table.timestamp_hint
     want = {
         "qualtrics": ("recordeddate", "enddate"),
         "msforms": ("completion time",),
@@ -1197,6 +1959,25 @@ def _truthy(v: str | None) -> bool | None:
     return None
 
 
+@dataclass
+class _Roles:
+    """The columns chosen for each role, and why every column was taken or left."""
+
+    id_j: int | None = None
+    group_j: int | None = None
+    session_j: int | None = None
+    timestamp_j: int | None = None
+    text_js: list[int] = field(default_factory=list)
+    text_named: bool = False
+    short_only: bool = False  # short answers were taken because no sentence answers exist
+    reasons: dict[int, str] = field(default_factory=dict)  # taken columns: reason
+    remarks: dict[int, str] = field(default_factory=dict)  # extra words for the audit
+
+    @property
+    def used(self) -> set[int]:
+        return {j for j in (self.id_j, self.group_j, self.session_j) if j is not None}
+
+
 def _to_long(
     table: _Table,
     *,
@@ -1205,40 +1986,52 @@ def _to_long(
     id_column: str | None,
     session_column: str | None,
 ) -> pd.DataFrame:
-    path, notes = table.path, table.notes
+    """Turn a parsed export into the long ``responses`` table, in named steps."""
+    plan = _plan(
+        table,
+        text_columns=text_columns,
+        group_column=group_column,
+        id_column=id_column,
+        session_column=session_column,
+    )
+    return _assemble(table, *plan)
+
+
+def _plan(
+    table: _Table,
+    *,
+    text_columns: list[str] | None,
+    group_column: str | None,
+    id_column: str | None,
+    session_column: str | None,
+) -> tuple[Any, ...]:
+    """Take every whole-column decision (types, roles, ids); the arguments of :func:`_assemble`."""
     if not table.data:
         raise InputError(
             f"no responses: the file has {_plural(table.header_rows, 'header row')} "
             "but no data rows",
-            path=path,
+            path=table.path,
         )
-    cols = table.columns
-    used_cols: set[int] = set()
+    n = len(table.data)
+    profiles = [_profile(_column_values(table, j), n) for j in range(len(table.columns))]
+    roles = _Roles()
+    ids = _respondent_ids(table, id_column, roles)
+    _choose_group(table, profiles, group_column, roles)
+    session_vals = _choose_session(table, session_column, roles)
+    _choose_text(table, profiles, text_columns, roles)
+    flags = _response_flags(table)
+    meta_js = [j for j in range(len(table.columns)) if j not in roles.used | set(roles.text_js)]
+    identifying = _identifying_columns(table, profiles, meta_js)
+    _audit_columns(table, profiles, roles, identifying)
+    occurrences = _occurrences(ids, table.notes)
+    return ids, occurrences, session_vals, flags, roles, meta_js, identifying
 
-    # respondent id
+
+def _respondent_ids(table: _Table, id_column: str | None, roles: _Roles) -> list[str]:
+    """Read respondent ids: the named or layout id column (pseudonymised when identifying)."""
+    path, cols, notes = table.path, table.columns, table.notes
     id_j = _find_column(table, id_column, "id column") if id_column else _layout_id_column(table)
-    if id_j is not None:
-        used_cols.add(id_j)
-        raw_ids = _column_values(table, id_j)
-        for v, num in zip(raw_ids, table.rows, strict=True):
-            if not _norm(v):
-                raise InputError("empty respondent id", path=path, row=num, column=cols[id_j].name)
-        ids = [_norm(v) for v in raw_ids]
-        if any(_EMAIL_RE.search(v) for v in ids) or _IDENTIFYING_NAME_RE.search(cols[id_j].name):
-            mapping: dict[str, str] = {}
-            for v in ids:
-                mapping.setdefault(v.casefold(), f"respondent-{len(mapping) + 1}")
-            ids = [mapping[v.casefold()] for v in ids]
-            notes.append(
-                {
-                    "action": "pseudonymise",
-                    "reason": "identifying respondent id",
-                    "detail": f"ids in column {cols[id_j].name!r} replaced by respondent-N "
-                    "(first-appearance order)",
-                }
-            )
-    else:
-        ids = [f"row-{n}" for n in table.rows]
+    if id_j is None:
         notes.append(
             {
                 "action": "assign_id",
@@ -1246,156 +2039,362 @@ def _to_long(
                 "detail": "respondent_id = row-N (spreadsheet row)",
             }
         )
+        return [f"row-{n}" for n in table.rows]
+    roles.id_j = id_j
+    raw_ids = _column_values(table, id_j)
+    for v, num in zip(raw_ids, table.rows, strict=True):
+        if not _norm(v):
+            raise InputError("empty respondent id", path=path, row=num, column=cols[id_j].name)
+    ids = [_norm(v) for v in raw_ids]
+    how = "named by the caller" if id_column else f"the {table.layout} respondent id"
+    if any(_EMAIL_RE.search(v) for v in ids) or _IDENTIFYING_NAME_RE.search(cols[id_j].name):
+        mapping: dict[str, str] = {}
+        for v in ids:
+            mapping.setdefault(v.casefold(), f"respondent-{len(mapping) + 1}")
+        ids = [mapping[v.casefold()] for v in ids]
+        notes.append(
+            {
+                "action": "pseudonymise",
+                "reason": "identifying respondent id",
+                "detail": f"ids in column {cols[id_j].name!r} replaced by respondent-N "
+                "(first-appearance order)",
+            }
+        )
+        how += ", pseudonymised as respondent-N"
+    roles.reasons[id_j] = f"id: {how}"
+    return ids
 
-    # group
-    group_j = None
+
+def _group_candidate(c: _Column, p: _Profile) -> tuple[bool, str]:
+    """Tell whether a column named like a group holds a group, and if not why not."""
+    label = f"{c.name} {c.question}"
+    strong = bool(_GROUP_QUESTION_RE.search(label)) or (
+        len(c.name.split()) <= 3 and bool(_GROUP_NAME_RE.search(c.name))
+    )
+    if p.kind in {"rating", "numeric"}:
+        return False, "a rating or number is never the group"
+    if p.kind not in {"choice", "short"} and not (
+        p.kind == "text" and (strong or c.signal == "closed")
+    ):
+        return False, "its answers are not a short categorical answer"
+    # options of a closed question may be long ("White caucus (for colleagues who...)")
+    words = 20 if c.signal == "closed" or (strong and p.kind == "choice") else 8
+    if p.distinct > 20 or p.max_words > words:
+        return False, f"{p.distinct} distinct answers of up to {p.max_words} words"
+    if p.filled < 0.5:
+        return False, f"only {p.filled:.0%} of the rows answered"
+    if not strong and _RATING_QUESTION_RE.search(label):
+        return False, "the question asks for a rating"
+    return True, ""
+
+
+def _choose_group(
+    table: _Table, profiles: list[_Profile], group_column: str | None, roles: _Roles
+) -> None:
+    """Choose the group: the named column, else a short categorical answer named like a group."""
+    cols = table.columns
     if group_column:
-        group_j = _find_column(table, group_column, "group column")
-    else:
-        cands = []
-        for j, c in enumerate(cols):
-            if j in used_cols or c.role == "meta" or c.signal == "text":
-                continue
-            if _GROUP_NAME_RE.search(c.name) or _GROUP_NAME_RE.search(c.question):
-                vals = {_norm(v) for v in _column_values(table, j) if _norm(v)}
-                if vals and len(vals) <= 20 and not looks_like_free_text(_column_values(table, j)):
-                    cands.append((0 if re.search("caucus", c.name + c.question, re.I) else 1, j))
-        if cands:
-            group_j = min(cands)[1]
-            notes.append(
-                {"action": "select_column", "reason": "group column", "detail": cols[group_j].name}
+        j = _find_column(table, group_column, "group column")
+        if j == roles.id_j:
+            raise InputError(
+                f"column {group_column!r} is already used as the id column",
+                path=table.path,
+                column=group_column,
             )
-    if group_j is not None:
-        used_cols.add(group_j)
+        roles.group_j, roles.reasons[j] = j, "group: named by the caller"
+        return
+    cands = []
+    for j, c in enumerate(cols):
+        if j in roles.used or c.role == "meta" or c.signal in {"text", "files"}:
+            continue
+        label = f"{c.name} {c.question}"
+        if not _GROUP_NAME_RE.search(label):
+            continue
+        ok, why_not = _group_candidate(c, profiles[j])
+        if not ok:
+            roles.remarks[j] = f"named like a group, but {why_not}"
+            continue
+        strong = bool(_GROUP_QUESTION_RE.search(label))
+        caucus = re.search("caucus", label, re.IGNORECASE) is None
+        cands.append((caucus, not strong, -profiles[j].filled, j))
+    if not cands:
+        return
+    j = min(cands)[3]
+    p = profiles[j]
+    roles.group_j = j
+    roles.reasons[j] = (
+        f"group: short categorical answer ({p.distinct} distinct values, "
+        f"{p.filled:.0%} of rows filled)"
+    )
+    table.notes.append(
+        {"action": "select_column", "reason": "group column", "detail": cols[j].name}
+    )
 
-    # session
+
+def _choose_session(table: _Table, session_column: str | None, roles: _Roles) -> list[str | None]:
+    """Give each row its session: the named column, a session-like one, or the completion date."""
+    cols, notes = table.columns, table.notes
     session_j = None
-    session_vals: list[str | None]
     if session_column:
         session_j = _find_column(table, session_column, "session column")
+        if session_j in roles.used:
+            raise InputError(
+                f"column {session_column!r} is already used as the id or group column",
+                path=table.path,
+                column=session_column,
+            )
+        roles.reasons[session_j] = "session: named by the caller"
     else:
         for j, c in enumerate(cols):
             if (
-                j not in used_cols
-                and c.signal != "text"
+                j not in roles.used
+                and c.signal not in {"text", "files"}
                 and _SESSION_NAME_RE.search(c.name)
+                and not _RATING_QUESTION_RE.search(c.name)
                 and _session_like(_column_values(table, j))
             ):
                 session_j = j
+                roles.reasons[j] = "session: named like a session, values name sessions"
                 notes.append(
                     {"action": "select_column", "reason": "session column", "detail": c.name}
                 )
                 break
     if session_j is not None:
-        used_cols.add(session_j)
-        session_vals = [_norm(v) or None for v in _column_values(table, session_j)]
-    else:
-        ts_j = _timestamp_column(table)
-        if ts_j is not None:
-            session_vals, order = _session_dates(_column_values(table, ts_j))
-            detail = f"date part of {cols[ts_j].name!r}"
-            if order == "ambiguous" and any(v and "/" in v for v in session_vals):
-                detail += " (day/month order ambiguous: kept as written)"
-            notes.append(
-                {
-                    "action": "derive_column",
-                    "reason": "session from completion date",
-                    "detail": detail,
-                }
-            )
-        else:
-            session_vals = [None] * len(table.data)
+        roles.session_j = session_j
+        return [_norm(v) or None for v in _column_values(table, session_j)]
+    ts_j = _timestamp_column(table)
+    if ts_j is None:
+        return [None] * len(table.data)
+    roles.timestamp_j = ts_j
+    session_vals, order = _session_dates(_column_values(table, ts_j))
+    detail = f"date part of {cols[ts_j].name!r}"
+    if order == "ambiguous" and any(v and "/" in v for v in session_vals):
+        detail += " (day/month order ambiguous: kept as written)"
+    notes.append(
+        {"action": "derive_column", "reason": "session from completion date", "detail": detail}
+    )
+    roles.remarks[ts_j] = "the session is its date part"
+    return session_vals
 
-    # text columns
+
+#: Kinds of values never taken as open text, even where the layout marks text entry.
+_NEVER_TEXT = {
+    "empty",
+    "html",
+    "links",
+    "nonanswer",
+    "numeric",
+    "rating",
+    "date",
+    "codes",
+    "identifying",
+}
+
+
+def _identifying_header(c: _Column) -> bool:
+    """Tell whether a header names a personal identifier ("Email", "Contact info - Phone")."""
+    if c.identifying or _TIMESTAMP_NAME_RE.match(c.name):
+        return True
+    if not _IDENTIFYING_NAME_RE.search(c.name):
+        return False
+    return len(c.name.split()) <= 4 or bool(re.search(r"contact", c.name, re.IGNORECASE))
+
+
+def _choose_text(
+    table: _Table, profiles: list[_Profile], text_columns: list[str] | None, roles: _Roles
+) -> None:
+    """Choose open-text columns: named ones, else text entry and sentences, else short answers."""
+    cols = table.columns
     if text_columns:
-        text_js = []
+        roles.text_named = True
         for name in text_columns:
             j = _find_column(table, name, "text column")
-            if j in used_cols:
+            if j in roles.used:
                 raise InputError(
                     f"column {name!r} is already used as the id, group or session column",
-                    path=path,
+                    path=table.path,
                     column=name,
                 )
-            if j not in text_js:
-                text_js.append(j)
+            if j not in roles.text_js:
+                roles.text_js.append(j)
+                roles.reasons[j] = "open text: named by the caller"
     else:
-        text_js = []
+        sentences, short = [], []
         for j, c in enumerate(cols):
-            if j in used_cols or c.role == "meta":
+            if j in roles.used or c.role == "meta" or _identifying_header(c):
                 continue
-            vals = _column_values(table, j)
-            if (
-                c.signal == "text"
-                and any(_norm(v) for v in vals)
-                or c.signal is None
-                and looks_like_free_text(vals)
-            ):
-                text_js.append(j)
-        if not text_js:
+            p = profiles[j]
+            if c.signal == "text" and p.kind not in _NEVER_TEXT:
+                sentences.append(j)
+                roles.reasons[j] = f"open text: {c.why}"
+            elif c.signal is None and p.kind == "text":
+                sentences.append(j)
+                roles.reasons[j] = f"open text: {p.why}"
+            elif c.signal is None and p.kind == "short":
+                short.append(j)
+        if not sentences:
+            roles.short_only = True
+            for j in short:
+                roles.reasons[j] = (
+                    f"open text: {profiles[j].why}; taken because no column holds "
+                    "sentence-length answers"
+                )
+        roles.text_js = sentences or short
+        if not roles.text_js:
+            left = [
+                f"{_mask(cols[j].name)[:40]!r} ({_left_reason(cols[j], profiles[j]).split(':')[0]})"
+                for j in range(len(cols))
+                if j not in roles.used and cols[j].role != "meta"
+            ]
+            shown = ", ".join(left[:6]) + (", ..." if len(left) > 6 else "")
             raise InputError(
-                f"cannot tell which columns hold open-text answers in this {table.layout} export; "
+                f"cannot tell which columns hold open-text answers in this {table.layout} export "
+                f"(none holds typed answers: {shown or 'only layout fields'}); "
                 "name them with text_columns=[...] (CLI: --text-columns)",
-                path=path,
+                path=table.path,
             )
-    notes.append(
+    table.notes.append(
         {
             "action": "select_column",
             "reason": "text columns",
-            "detail": "; ".join(cols[j].name for j in text_js),
+            "detail": "; ".join(cols[j].name for j in roles.text_js),
         }
     )
 
-    # flags (Qualtrics)
-    n = len(table.data)
-    preview = [False] * n
-    spam = [False] * n
-    unfinished = [False] * n
-    if table.layout == "qualtrics":
-        by = {c.name.casefold(): j for j, c in enumerate(cols)}
-        if "status" in by:
-            for i, v in enumerate(_column_values(table, by["status"])):
-                k = _key(v)
-                preview[i] = k in _QUALTRICS_STATUS_PREVIEW
-                spam[i] = k in _QUALTRICS_STATUS_SPAM
-        if "finished" in by:
-            for i, v in enumerate(_column_values(table, by["finished"])):
-                unfinished[i] = _truthy(v) is False
-        if "progress" in by:
-            for i, v in enumerate(_column_values(table, by["progress"])):
-                with contextlib.suppress(TypeError, ValueError):
-                    unfinished[i] = unfinished[i] or float(_norm(v)) < 100
-    # metadata columns: everything not used as id/group/session/text
-    meta_js = [j for j in range(len(cols)) if j not in used_cols and j not in text_js]
-    identifying = [cols[j].name for j in meta_js if identifying_column_names([cols[j].name])]
-    if table.layout == "qualtrics":
-        identifying += [
-            cols[j].name
-            for j in meta_js
-            if cols[j].name.casefold()
-            in {
-                "locationlatitude",
-                "locationlongitude",
-                "ipaddress",
-                "recipientemail",
-                "recipientfirstname",
-                "recipientlastname",
-                "externalreference",
-                "externaldatareference",
-            }
-            and cols[j].name not in identifying
-        ]
-    meta_names = {}
-    for j in meta_js:
-        nm = cols[j].name
-        meta_names[j] = f"meta:{nm}" if nm in _CORE else nm
 
-    # respondent ids seen twice in one file: later copies get ~k on the response id
-    occurrence: dict[str, int] = {}
+def _response_flags(table: _Table) -> tuple[list[bool], list[bool], list[bool]]:
+    """Flag each row preview, spam or unfinished (Qualtrics fields; else False)."""
+    n = len(table.data)
+    preview, spam, unfinished = [False] * n, [False] * n, [False] * n
+    if table.layout != "qualtrics":
+        return preview, spam, unfinished
+    by = {c.name.casefold(): j for j, c in enumerate(table.columns)}
+    if "status" in by:
+        for i, v in enumerate(_column_values(table, by["status"])):
+            k = _key(v)
+            preview[i] = k in _QUALTRICS_STATUS_PREVIEW
+            spam[i] = k in _QUALTRICS_STATUS_SPAM
+    if "finished" in by:
+        for i, v in enumerate(_column_values(table, by["finished"])):
+            unfinished[i] = _truthy(v) is False
+    if "progress" in by:
+        for i, v in enumerate(_column_values(table, by["progress"])):
+            with contextlib.suppress(TypeError, ValueError):
+                unfinished[i] = unfinished[i] or float(_norm(v)) < 100
+    return preview, spam, unfinished
+
+
+_QUALTRICS_IDENTIFYING = {
+    "locationlatitude",
+    "locationlongitude",
+    "ipaddress",
+    "recipientemail",
+    "recipientfirstname",
+    "recipientlastname",
+    "externalreference",
+    "externaldatareference",
+    "emailaddress",
+    "name",
+}
+
+
+def _identifying_columns(table: _Table, profiles: list[_Profile], meta_js: list[int]) -> set[int]:
+    """Find metadata columns that identify a person: by name, by layout, or holding e-mails."""
+    out = set()
+    for j in meta_js:
+        c = table.columns[j]
+        if (
+            identifying_column_names([c.name])
+            or c.identifying
+            or profiles[j].kind == "identifying"
+            or (table.layout == "qualtrics" and c.name.casefold() in _QUALTRICS_IDENTIFYING)
+        ):
+            out.add(j)
+    return out
+
+
+_KIND_LABEL = {
+    "empty": "empty",
+    "html": "HTML",
+    "links": "links or files",
+    "nonanswer": "non-answers",
+    "numeric": "numeric",
+    "rating": "rating scale",
+    "date": "date",
+    "codes": "codes",
+    "multichoice": "choice",
+    "choice": "choice",
+    "identifying": "identifying",
+    "short": "short answers",
+    "text": "not named",
+}
+
+
+def _left_reason(c: _Column, p: _Profile) -> str:
+    """Say why a column is not open text, group, id or session: ``"label: explanation"``."""
+    if c.role == "meta":
+        return f"metadata: {c.why or 'layout field'}"
+    if c.signal == "embedded":
+        if p.kind in {"html", "links", "empty"}:
+            return f"{_KIND_LABEL[p.kind]}: {p.why} ({c.why})"
+        return f"metadata: {c.why}"
+    if c.signal == "files":
+        return f"links or files: {c.why}"
+    if _identifying_header(c):
+        return "identifying: column named like a personal identifier"
+    if c.signal == "closed":
+        label = (
+            _KIND_LABEL[p.kind] if p.kind in {"empty", "html", "rating", "numeric"} else "choice"
+        )
+        return f"{label}: {p.why} ({c.why})"
+    return f"{_KIND_LABEL[p.kind]}: {p.why}"
+
+
+def _audit_columns(
+    table: _Table, profiles: list[_Profile], roles: _Roles, identifying: set[int]
+) -> None:
+    """Add one audit note per column: why it was taken (id/group/session/text/metadata) or left."""
+    for j, c in enumerate(table.columns):
+        p = profiles[j]
+        if j in roles.reasons:
+            action, reason = "take_column", roles.reasons[j]
+        elif j in identifying:
+            if c.role == "meta" or c.identifying:
+                why = c.why
+            elif p.kind == "identifying":
+                why = p.why
+            else:
+                why = "named like a personal identifier or a precise timestamp"
+            action = "leave_column"
+            reason = f"identifying: {why}; kept as metadata, dropped from public outputs"
+        else:
+            reason = _left_reason(c, p)
+            if reason.startswith("not named"):
+                reason += "; text_columns names other columns"
+            elif reason.startswith("short answers"):
+                reason += (
+                    "; not taken (text_columns names other columns)"
+                    if roles.text_named
+                    else "; not taken because other columns hold sentence-length answers"
+                )
+            action = "take_column" if reason.startswith("metadata") else "leave_column"
+        if j in roles.remarks and j not in roles.reasons:
+            reason += f" ({roles.remarks[j]})"
+        table.notes.append({"action": action, "reason": reason, "detail": _mask(c.name)})
+
+
+def _mask(text: str) -> str:
+    """Mask e-mail addresses in a header, for audit rows and messages."""
+    return _EMAIL_RE.sub("[EMAIL]", text)
+
+
+def _occurrences(ids: list[str], notes: list[dict[str, str]]) -> list[int]:
+    """Count how many times each row's respondent id has been seen so far (1 = first)."""
+    seen: dict[str, int] = {}
     occ = []
     for rid in ids:
-        occurrence[rid] = occurrence.get(rid, 0) + 1
-        occ.append(occurrence[rid])
+        seen[rid] = seen.get(rid, 0) + 1
+        occ.append(seen[rid])
     if any(o > 1 for o in occ):
         notes.append(
             {
@@ -1404,20 +2403,56 @@ def _to_long(
                 "detail": f"{sum(1 for o in occ if o > 1)} rows repeat an earlier respondent id",
             }
         )
+    return occ
 
+
+def _assemble(
+    table: _Table,
+    ids: list[str],
+    occ: list[int],
+    session_vals: list[str | None],
+    flags: tuple[list[bool], list[bool], list[bool]],
+    roles: _Roles,
+    meta_js: list[int],
+    identifying: set[int],
+    rows: range | None = None,
+) -> pd.DataFrame:
+    """Build and validate the long table: one row per respondent x open-text column.
+
+    ``rows`` (data rows of the export) builds only those rows' responses: a block of
+    the long table, in order, with the same columns and attributes.
+    """
+    path, cols = table.path, table.columns
+    text_js = roles.text_js
+    n = len(table.data)
+    span = range(n) if rows is None else rows
+    size = n * len(text_js) * (len(_CORE) + len(meta_js))
+    if size > MAX_RESPONSE_CELLS:
+        raise InputError(
+            f"the table of responses would hold {size:,} cells ({n:,} rows x "
+            f"{len(text_js):,} text columns x {len(_CORE) + len(meta_js):,} columns), more than "
+            f"{MAX_RESPONSE_CELLS:,} (thematic.ingest.MAX_RESPONSE_CELLS); name fewer columns "
+            "with text_columns=[...] or split the export",
+            path=path,
+        )
+    preview, spam, unfinished = flags
+    meta_names = {
+        j: f"meta:{cols[j].name}" if cols[j].name in _CORE else cols[j].name for j in meta_js
+    }
     used_slugs: set[str] = set()
     slugs = {j: _slug(cols[j].name, used_slugs) for j in text_js}
-    groups = _column_values(table, group_j) if group_j is not None else [None] * n
+    gj = roles.group_j
+    groups = {i: table.data[i][gj] for i in span} if gj is not None else dict.fromkeys(span)
     out: dict[str, list[Any]] = {k: [] for k in _CORE}
     for k in meta_js:
         out[meta_names[k]] = []
     fname = path.name
-    for i, row in enumerate(table.data):
+    for i in span:
+        row = table.data[i]
         rid = ids[i]
         g = _norm(groups[i]) or None
         for j in text_js:
-            resp = f"{rid}:{slugs[j]}" + (f"~{occ[i]}" if occ[i] > 1 else "")
-            out["response_id"].append(resp)
+            out["response_id"].append(f"{rid}:{slugs[j]}" + (f"~{occ[i]}" if occ[i] > 1 else ""))
             out["respondent_id"].append(rid)
             out["question"].append(cols[j].question)
             out["question_id"].append(cols[j].name)
@@ -1434,19 +2469,7 @@ def _to_long(
             for k in meta_js:
                 out[meta_names[k]].append(row[k])
     df = pd.DataFrame({k: pd.array(v, dtype=_dtype(k)) for k, v in out.items()})
-    df.attrs["thematic_ingest"] = {
-        "format": table.layout,
-        "encoding": table.info.get("encoding"),
-        "delimiter": table.info.get("delimiter"),
-        "header_rows": table.header_rows,
-        "text_columns": [cols[j].name for j in text_js],
-        "identifying_columns": [meta_names[j] for j in meta_js if cols[j].name in identifying],
-        "notes": notes,
-    }
-    attrs = df.attrs
-    df = validate(df, "responses", source=str(path.name))
-    df.attrs = attrs
-    return df
+    return conform(df, "responses", source=str(path.name))
 
 
 def _plural(n: int, what: str) -> str:
@@ -1459,5 +2482,3 @@ def _dtype(col: str) -> str:
     if col == "source_row":
         return "int64"
     return "str"
-
-

@@ -1,27 +1,39 @@
-r"""The paper appendix, regenerated from data: extracts per theme, the codebook, methods.
+r"""The paper appendix of a study, regenerated from data: extracts per theme, codebook, methods.
 
-:func:`write_appendix` writes, under ``appendix/`` (``README.md`` lists them):
+:func:`write_appendix` writes, under the study's ``appendix/`` (``README.md`` lists them):
 
 ``quotes.md``, ``quotes.tex``, ``quotes.docx``
-    Per section and theme: the theme name and definition, then a table of its extracts
-    (response id, extract, attribution as published), like the slides' theme tables.
+    Per section and theme (themes without a section under their own heading): the theme
+    name and definition, then a table of its extracts (response id, extract,
+    attribution), like the published slides' theme tables.
 ``codebook.md``, ``codebook.tex``, ``codebook.docx``
     The codebook as a table: section, id, theme (subthemes and codes indented),
-    definition, number of extracts coded (a count, not a measure of importance).
+    definition, number of extracts coded (a count, not a measure of importance); codes
+    not yet collated under a theme in a table of their own.
 ``methods.md``
-    A methods paragraph of facts computed from the data: numbers of extracts, groups,
-    sections and themes, codings, software versions and seeds.
+    A methods paragraph of facts computed from the data: numbers of analysable responses
+    (and of rows excluded in cleaning), groups, sections and themes, codings, software
+    versions and seeds.
+
+Nothing here belongs to one study: every function takes the study's
+:class:`~thematic.settings.StudySettings`. What a row is called (``unit``), the group
+column, its label and order come from there; "as published" and the attribution printed
+in the source appear only for a study whose settings say ``published: true`` (the
+Anti-Racism CoP study); any other study attributes an extract with
+:meth:`StudySettings.attribute`. Excluded responses (``exclude`` true) and their codings
+are never counted or quoted.
 
 Every file is deterministic: writing the appendix twice gives byte-identical files
 (DOCX core properties are fixed, the zip is rewritten with fixed timestamps and entry
-order). LaTeX output needs ``\usepackage{booktabs,longtable,array}`` and UTF-8 input;
-every LaTeX special character of the data is escaped, including square brackets (so an
-extract starting with ``[`` after ``\\`` is not read as an optional argument) and
-quotation marks (typeset as TeX quotes).
+order; DOCX tables have fixed column widths matching the LaTeX). LaTeX output needs
+``\usepackage{booktabs,longtable,array}`` and UTF-8 input; every LaTeX special character
+of the data is escaped, including square brackets (so an extract starting with ``[``
+after ``\\`` is not read as an optional argument) and quotation marks (typeset as TeX
+quotes).
 
-If notebook 04 has saved the topic-check result as :data:`TOPIC_CHECK_JSON`
-(``TopicCheck.to_json``), the methods paragraph also reports its embeddings, topic model
-and seeds.
+If the topic check has saved its result as :data:`TOPIC_CHECK_JSON`
+(``TopicCheck.to_json``; read it with :func:`read_topic_check`), the methods paragraph
+also reports its embeddings, topic model and seeds.
 """
 
 from __future__ import annotations
@@ -39,12 +51,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import __version__
-from .config import GROUPS, RANDOM_STATE, project_paths
+from .config import RANDOM_STATE
 from .errors import InputError
 from .io import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codebook import Codebook
+    from .settings import StudySettings
 
 __all__ = [
     "APPENDIX_FILES",
@@ -63,6 +76,10 @@ __all__ = [
     "TOPIC_CHECK_JSON",
     "deterministic_docx",
     "write_appendix",
+    "QUOTES_WIDTHS",
+    "CODEBOOK_WIDTHS",
+    "UNSECTIONED_HEADING",
+    "LOOSE_CODES_HEADING",
 ]
 
 #: Files :func:`write_appendix` writes under ``appendix/``, in order.
@@ -179,41 +196,86 @@ def markdown_escape(text: Any) -> str:
 # --------------------------------------------------------------------------- data
 
 
-def _attribution(row: Mapping[str, Any]) -> str:
-    att = row.get("attribution_as_published")
-    if att is not None and not pd.isna(att) and str(att).strip():
-        return str(att).strip()
-    grp = row.get("group")
-    if grp is not None and not pd.isna(grp) and str(grp).strip():
-        return f"{str(grp).strip()} Member"
+#: Heading of the themes not (yet) placed in a section.
+UNSECTIONED_HEADING = "Themes not in a section"
+
+#: Heading of the codes not (yet) collated under a theme.
+LOOSE_CODES_HEADING = "Codes not (yet) collated under a theme"
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not pd.isna(value) and bool(str(value).strip())
+
+
+def _attribution(row: Mapping[str, Any], settings: StudySettings) -> str:
+    if settings.published:
+        att = row.get("attribution_as_published")
+        if _present(att):
+            return str(att).strip()
+    grp = row.get(settings.group_column)
+    if _present(grp):
+        return settings.attribute(str(grp).strip())
     return "Not attributed"
+
+
+def _analysable_only(codings: pd.DataFrame,
+                     responses: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Drop excluded responses (when ``responses`` has ``exclude``) and their codings.
+
+    Returns the codings, the analysable responses and the number of rows excluded.
+    """
+    if "exclude" not in responses.columns:
+        return codings, responses, 0
+    from .clean import analysable
+
+    kept = analysable(responses)
+    dropped = set(responses["response_id"].astype(str)) - set(kept["response_id"].astype(str))
+    if dropped and "response_id" in codings.columns:
+        codings = codings[~codings["response_id"].astype(str).isin(dropped)]
+    return codings, kept, len(responses) - len(kept)
+
+
+def _themes_in_order(codebook: Codebook) -> list[tuple[Any, int, Any]]:
+    """``(section or None, number within it, theme)``: sections' themes, then the others."""
+    out = [(sec, n, th) for sec in codebook.sections for n, th in enumerate(sec.themes, 1)]
+    out += [(None, n, th) for n, th in
+            enumerate(getattr(codebook, "themes_without_section", None) or [], 1)]
+    return out
 
 
 def theme_extracts(
     codings: pd.DataFrame,
     responses: pd.DataFrame,
     codebook: Codebook,
+    *,
+    settings: StudySettings,
 ) -> pd.DataFrame:
     """Collate the extracts of every top-level theme, in codebook then source order.
 
-    Segments coded to a code or subtheme count for the theme that holds it. An extract
-    is the coded text of one response (several segments of one response coded to the
-    same theme are joined with ``" [...] "``).
+    Which theme a segment counts for is :meth:`thematic.codebook.Codebook.theme_map` (a
+    code or subtheme counts for the theme holding it; a section, and a code not collated
+    under a theme, for none). An extract is the coded text of one response (several
+    segments of one response coded to the same theme are joined with ``" [...] "``).
+    Excluded responses (``exclude`` true, when ``responses`` has that column) and their
+    codings are left out.
 
     Parameters
     ----------
     codings : pandas.DataFrame
-        Codings (``response_id, code, start, end``; ``excerpt`` used if the response
-        is missing from ``responses``).
+        Codings (``response_id, code, start, end``).
     responses : pandas.DataFrame
-        Responses (``response_id, text``; ``group`` and ``attribution_as_published``
-        used for the attribution).
+        Responses (``response_id, text``; the settings' group column, and for a published
+        study ``attribution_as_published``, used for the attribution).
     codebook : Codebook
+    settings : StudySettings
+        The study's settings: group column and attribution (``"as published"`` only when
+        ``settings.published``; otherwise :meth:`StudySettings.attribute`).
 
     Returns
     -------
     pandas.DataFrame
-        ``section_id, section, theme_number`` (1-based within the section), ``theme_id,
+        ``section_id, section`` (missing for themes without a section), ``theme_number``
+        (1-based within the section, or among the themes without a section), ``theme_id,
         theme, definition, response_id, group, attribution, excerpt``.
 
     Raises
@@ -221,6 +283,15 @@ def theme_extracts(
     InputError
         If a coding names a response that is not in ``responses``, or a code that is
         not in the codebook.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> extracts = thematic.theme_extracts(study.codings(), study.responses, study.codebook,
+    ...                                    settings=study.settings)
+    >>> len(extracts), extracts.loc[0, "attribution"]
+    (480, 'Staff group: Administrative and clerical')
     """
     for col in ("response_id", "code", "start", "end"):
         if col not in codings:
@@ -228,8 +299,10 @@ def theme_extracts(
     for col in ("response_id", "text"):
         if col not in responses:
             raise InputError(f"responses: missing column {col!r}")
+    codings, responses, _ = _analysable_only(codings, responses)
     resp = {str(r["response_id"]): r for r in responses.to_dict("records")}
     order = {rid: i for i, rid in enumerate(resp)}
+    theme_of = codebook.theme_map()
     problems = []
     by_theme: dict[str, dict[str, list[tuple[int, int]]]] = {}
     for i, row in enumerate(codings.to_dict("records")):
@@ -237,51 +310,45 @@ def theme_extracts(
         if rid not in resp:
             problems.append(f"row {i + 1}: unknown response {rid!r}")
             continue
-        try:
-            theme = codebook.theme_of(code)
-        except KeyError:
-            try:
-                kind = codebook.kind_of(code)
-            except KeyError:
-                kind = None
-            if kind == "section":
-                continue  # a segment coded to a whole section belongs to no theme
+        if code not in theme_of:
             problems.append(f"row {i + 1}: unknown code {code!r}")
             continue
+        theme_id = theme_of[code][0]
+        if theme_id is None:
+            continue  # a section, or a code not collated under a theme: no theme's extract
         text = str(resp[rid]["text"])
         start = 0 if pd.isna(row["start"]) else int(row["start"])
         end = len(text) if pd.isna(row["end"]) else int(row["end"])
-        by_theme.setdefault(theme.id, {}).setdefault(rid, []).append((start, end))
+        by_theme.setdefault(theme_id, {}).setdefault(rid, []).append((start, end))
     if problems:
         raise InputError("codings do not match responses/codebook: " + "; ".join(problems[:5])
                          + (f"; ... and {len(problems) - 5} more" if len(problems) > 5 else ""))
     rows = []
-    for section in codebook.sections:
-        for number, theme in enumerate(section.themes, 1):
-            for rid in sorted(by_theme.get(theme.id, {}), key=order.__getitem__):
-                text = str(resp[rid]["text"])
-                spans = sorted(set(by_theme[theme.id][rid]))
-                merged: list[list[int]] = []
-                for s, e in spans:
-                    if merged and s <= merged[-1][1]:
-                        merged[-1][1] = max(merged[-1][1], e)
-                    else:
-                        merged.append([s, e])
-                excerpt = " [...] ".join(text[s:e].strip() for s, e in merged)
-                r = resp[rid]
-                group = r.get("group")
-                rows.append({
-                    "section_id": section.id,
-                    "section": section.name,
-                    "theme_number": number,
-                    "theme_id": theme.id,
-                    "theme": theme.name,
-                    "definition": theme.definition or "",
-                    "response_id": rid,
-                    "group": None if group is None or pd.isna(group) else str(group),
-                    "attribution": _attribution(r),
-                    "excerpt": excerpt,
-                })
+    for section, number, theme in _themes_in_order(codebook):
+        for rid in sorted(by_theme.get(theme.id, {}), key=order.__getitem__):
+            text = str(resp[rid]["text"])
+            spans = sorted(set(by_theme[theme.id][rid]))
+            merged: list[list[int]] = []
+            for s, e in spans:
+                if merged and s <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], e)
+                else:
+                    merged.append([s, e])
+            excerpt = " [...] ".join(text[s:e].strip() for s, e in merged)
+            r = resp[rid]
+            group = r.get(settings.group_column)
+            rows.append({
+                "section_id": section.id if section is not None else None,
+                "section": section.name if section is not None else None,
+                "theme_number": number,
+                "theme_id": theme.id,
+                "theme": theme.name,
+                "definition": theme.definition or "",
+                "response_id": rid,
+                "group": str(group).strip() if _present(group) else None,
+                "attribution": _attribution(r, settings),
+                "excerpt": excerpt,
+            })
     cols = ["section_id", "section", "theme_number", "theme_id", "theme", "definition",
             "response_id", "group", "attribution", "excerpt"]
     out = pd.DataFrame(rows, columns=cols)
@@ -293,14 +360,34 @@ def _quoted(excerpt: str) -> str:
     return f"\u201c{excerpt}\u201d"
 
 
-def _themes_in_order(codebook: Codebook) -> list[tuple[Any, int, Any]]:
-    return [(sec, n, th) for sec in codebook.sections for n, th in enumerate(sec.themes, 1)]
+def _quotes_intro(extracts: pd.DataFrame, codebook: Codebook, settings: StudySettings) -> str:
+    n_themes = len(codebook.themes())
+    themes = f"{n_themes} theme{'s' if n_themes != 1 else ''}"
+    if settings.published:
+        return (f"Extracts are quoted from the de-identified corpus ({len(extracts)} coded "
+                f"extracts under {themes}); the attribution is as published. Editorial marks "
+                "such as [...] are as published.")
+    n_resp = extracts["response_id"].nunique()
+    units = settings.unit if n_resp == 1 else settings.units
+    return (f"Extracts are quoted from the de-identified {settings.units} ({len(extracts)} "
+            f"coded extract{'s' if len(extracts) != 1 else ''} from {n_resp} analysable "
+            f"{units}, under {themes}); each is attributed by {settings.group_label}. "
+            f"[...] joins segments of one {settings.unit} coded to the same theme.")
+
+
+def _heading(section: Any) -> str:
+    return section.name if section is not None else UNSECTIONED_HEADING
+
+
+def _key(section: Any) -> str | None:
+    return section.id if section is not None else None
 
 
 # --------------------------------------------------------------------------- quotes
 
 
-def quotes_markdown(extracts: pd.DataFrame, codebook: Codebook) -> str:
+def quotes_markdown(extracts: pd.DataFrame, codebook: Codebook, *,
+                    settings: StudySettings) -> str:
     """Render the extracts of every theme as Markdown (one table per theme).
 
     Parameters
@@ -308,6 +395,8 @@ def quotes_markdown(extracts: pd.DataFrame, codebook: Codebook) -> str:
     extracts : pandas.DataFrame
         From :func:`theme_extracts`.
     codebook : Codebook
+    settings : StudySettings
+        The study's settings (wording of the introduction).
 
     Returns
     -------
@@ -318,16 +407,14 @@ def quotes_markdown(extracts: pd.DataFrame, codebook: Codebook) -> str:
         "",
         f"<!-- {_GENERATED} -->",
         "",
-        f"Extracts are quoted from the de-identified corpus ({len(extracts)} coded extracts "
-        f"under {len(codebook.themes())} themes); the attribution is as published. "
-        "Editorial marks such as [...] are as published.",
+        _quotes_intro(extracts, codebook, settings),
         "",
     ]
-    current = None
+    current: Any = ()
     for sec, number, th in _themes_in_order(codebook):
-        if sec.id != current:
-            lines += [f"## {markdown_escape(sec.name)}", ""]
-            current = sec.id
+        if _key(sec) != current:
+            lines += [f"## {markdown_escape(_heading(sec))}", ""]
+            current = _key(sec)
         lines += [f"### Theme {number}: {markdown_escape(th.name)}", ""]
         if th.definition:
             lines += [f"*Definition.* {markdown_escape(th.definition)}", ""]
@@ -350,8 +437,17 @@ _TEX_HEADER = (
     "% Needs \\usepackage{{booktabs,longtable,array}} and UTF-8 input.\n"
 )
 
+#: Column widths of the quotes table (ID, extract, attribution) as fractions of the text
+#: width, in LaTeX and DOCX alike.
+QUOTES_WIDTHS: tuple[float, float, float] = (0.07, 0.62, 0.25)
 
-def quotes_latex(extracts: pd.DataFrame, codebook: Codebook) -> str:
+#: Column widths of the codebook table (ID, theme, definition, extracts) in DOCX, as
+#: fractions of the text width.
+CODEBOOK_WIDTHS: tuple[float, float, float, float] = (0.14, 0.23, 0.50, 0.13)
+
+
+def quotes_latex(extracts: pd.DataFrame, codebook: Codebook, *,
+                 settings: StudySettings) -> str:
     r"""Render the extracts of every theme as LaTeX: a booktabs ``longtable`` per theme.
 
     Parameters
@@ -359,21 +455,24 @@ def quotes_latex(extracts: pd.DataFrame, codebook: Codebook) -> str:
     extracts : pandas.DataFrame
         From :func:`theme_extracts`.
     codebook : Codebook
+    settings : StudySettings
+        The study's settings (accepted for symmetry with the other renderers; the LaTeX
+        holds no study wording).
 
     Returns
     -------
     str
         To ``\\input`` into a document loading ``booktabs``, ``longtable`` and ``array``.
     """
+    del settings  # the fragment holds headings and tables only
     out = [_TEX_HEADER.format(what="Appendix: themes and extracts")]
-    current = None
-    colspec = r"@{}>{\raggedright\arraybackslash}p{0.07\linewidth}" \
-              r">{\raggedright\arraybackslash}p{0.62\linewidth}" \
-              r">{\raggedright\arraybackslash}p{0.25\linewidth}@{}"
+    current: Any = ()
+    colspec = "@{}" + "".join(rf">{{\raggedright\arraybackslash}}p{{{w:.2f}\linewidth}}"
+                              for w in QUOTES_WIDTHS) + "@{}"
     for sec, number, th in _themes_in_order(codebook):
-        if sec.id != current:
-            out.append(f"\\section*{{{latex_escape(sec.name)}}}\n")
-            current = sec.id
+        if _key(sec) != current:
+            out.append(f"\\section*{{{latex_escape(_heading(sec))}}}\n")
+            current = _key(sec)
         out.append(f"\\subsection*{{Theme {number}: {latex_escape(th.name)}}}\n")
         if th.definition:
             out.append(f"\\noindent\\textit{{Definition.}} {latex_escape(th.definition)}\n")
@@ -474,34 +573,67 @@ def _docx_bytes(doc: Any) -> bytes:
     return deterministic_docx(buf.getvalue())
 
 
+def _text_width(doc: Any) -> int:
+    """Text width of the document's first section, in EMU."""
+    sec = doc.sections[0]
+    return int(sec.page_width - sec.left_margin - sec.right_margin)
+
+
 def _docx_table(doc: Any, header: Sequence[str], rows: Iterable[Sequence[str]],
-                widths_cm: Sequence[float], bold_rows: Iterable[int] = ()) -> None:
-    from docx.shared import Cm, Pt
+                fractions: Sequence[float], bold_rows: Iterable[int] = ()) -> Any:
+    """Add a fixed-layout table whose columns take ``fractions`` of the text width.
+
+    The widths are set on the grid (``table.columns[i].width``) and on every cell (Word
+    and LibreOffice read the cell widths), with autofit off. A row of ``bold_rows`` (a
+    heading, e.g. a section) is one bold cell spanning the table.
+    """
+    from docx.shared import Emu, Pt
 
     rows = list(rows)
     table = doc.add_table(rows=1 + len(rows), cols=len(header))
     table.style = doc.styles["Light List"]
     table.autofit = False
+    text_width = _text_width(doc)
+    widths = [Emu(int(text_width * f)) for f in fractions]
+    for j, w in enumerate(widths):
+        table.columns[j].width = w
     bold = set(bold_rows)
-    for i, cells in enumerate([list(header), *rows]):
+    # row by row: table.cell(i, j) walks the whole table on every call (quadratic)
+    for i, (row, cells) in enumerate(zip(table.rows, [list(header), *rows], strict=True)):
+        row_cells = row.cells
+        if i and (i - 1) in bold:  # one cell across the row
+            for j, w in enumerate(widths):
+                row_cells[j].width = w
+            cell = row_cells[0].merge(row_cells[len(widths) - 1])
+            cell.width = Emu(sum(widths))
+            cells = [" ".join(str(c) for c in cells if str(c))]
+            row_cells = (cell,)
         for j, text in enumerate(cells):
-            cell = table.cell(i, j)
-            cell.width = Cm(widths_cm[j])
+            cell = row_cells[j]
+            if len(cells) > 1:
+                cell.width = widths[j]
             para = cell.paragraphs[0]
             run = para.add_run(str(text))
             run.font.size = Pt(9)
             if i == 0 or (i - 1) in bold:
                 run.bold = True
+    return table
 
 
-def quotes_docx(extracts: pd.DataFrame, codebook: Codebook) -> bytes:
+def quotes_docx(extracts: pd.DataFrame, codebook: Codebook, *,
+                settings: StudySettings) -> bytes:
     """Render the extracts of every theme as a Word document, deterministically.
+
+    Each theme's table has fixed columns of :data:`QUOTES_WIDTHS` of the text width, as
+    in the LaTeX.
 
     Parameters
     ----------
     extracts : pandas.DataFrame
         From :func:`theme_extracts`.
     codebook : Codebook
+    settings : StudySettings
+        The study's settings (wording of the introduction).
 
     Returns
     -------
@@ -511,15 +643,12 @@ def quotes_docx(extracts: pd.DataFrame, codebook: Codebook) -> bytes:
     title = "Appendix: themes and extracts"
     doc = _new_docx(title, codebook)
     doc.add_heading(title, level=0)
-    doc.add_paragraph(
-        f"Extracts are quoted from the de-identified corpus ({len(extracts)} coded extracts "
-        f"under {len(codebook.themes())} themes); the attribution is as published. "
-        "Editorial marks such as [...] are as published.")
-    current = None
+    doc.add_paragraph(_quotes_intro(extracts, codebook, settings))
+    current: Any = ()
     for sec, number, th in _themes_in_order(codebook):
-        if sec.id != current:
-            doc.add_heading(sec.name, level=1)
-            current = sec.id
+        if _key(sec) != current:
+            doc.add_heading(_heading(sec), level=1)
+            current = _key(sec)
         doc.add_heading(f"Theme {number}: {th.name}", level=2)
         if th.definition:
             p = doc.add_paragraph()
@@ -531,21 +660,29 @@ def quotes_docx(extracts: pd.DataFrame, codebook: Codebook) -> bytes:
             continue
         _docx_table(doc, ["ID", "Extract", "Attribution"],
                     [[r.response_id, _quoted(r.excerpt), r.attribution]
-                     for r in sub.itertuples(index=False)], [1.3, 11.0, 4.2])
+                     for r in sub.itertuples(index=False)], QUOTES_WIDTHS)
     return _docx_bytes(doc)
 
 
 # --------------------------------------------------------------------------- codebook
 
 
-def codebook_table(codebook: Codebook, extracts: pd.DataFrame | None = None) -> pd.DataFrame:
+def codebook_table(codebook: Codebook, extracts: pd.DataFrame | None = None,
+                   codings: pd.DataFrame | None = None) -> pd.DataFrame:
     """Flatten the codebook into a table, one row per theme, subtheme and code.
+
+    Themes without a section follow the sections' themes (``section_id`` and ``section``
+    missing); codes not collated under a theme come last (``kind == "code"``, depth 1,
+    ``section_id`` and ``section`` missing).
 
     Parameters
     ----------
     codebook : Codebook
     extracts : pandas.DataFrame, optional
         From :func:`theme_extracts`; adds ``n_extracts`` for top-level themes.
+    codings : pandas.DataFrame, optional
+        The (analysable) codings; adds ``n_extracts`` (responses coded) for codes not
+        collated under a theme.
 
     Returns
     -------
@@ -554,11 +691,13 @@ def codebook_table(codebook: Codebook, extracts: pd.DataFrame | None = None) -> 
     """
     counts = (extracts.groupby("theme_id")["response_id"].nunique().to_dict()
               if extracts is not None else {})
+    code_counts = (codings.groupby(codings["code"].astype(str))["response_id"].nunique()
+                   .to_dict() if codings is not None and len(codings) else {})
     rows = []
 
     def add(sec: Any, node: Any, kind: str, depth: int) -> None:
-        rows.append({"section_id": sec.id, "section": sec.name, "kind": kind, "id": node.id,
-                     "name": node.name, "depth": depth,
+        rows.append({"section_id": _key(sec), "section": sec.name if sec is not None else None,
+                     "kind": kind, "id": node.id, "name": node.name, "depth": depth,
                      "definition": getattr(node, "definition", "") or "",
                      "n_extracts": counts.get(node.id, 0) if kind == "theme" else pd.NA})
         for code in getattr(node, "codes", None) or []:
@@ -566,9 +705,13 @@ def codebook_table(codebook: Codebook, extracts: pd.DataFrame | None = None) -> 
         for subtheme in getattr(node, "subthemes", None) or []:
             add(sec, subtheme, "subtheme", depth + 1)
 
-    for sec in codebook.sections:
-        for th in sec.themes:
-            add(sec, th, "theme", 1)
+    for sec, _n, th in _themes_in_order(codebook):
+        add(sec, th, "theme", 1)
+    for code in getattr(codebook, "codes_without_theme", None) or []:
+        rows.append({"section_id": None, "section": None, "kind": "code", "id": code.id,
+                     "name": code.name, "depth": 1, "definition": code.definition or "",
+                     "n_extracts": code_counts.get(code.id, 0) if codings is not None
+                     else pd.NA})
     cols = ["section_id", "section", "kind", "id", "name", "depth", "definition", "n_extracts"]
     out = pd.DataFrame(rows, columns=cols)
     out["n_extracts"] = out["n_extracts"].astype("Int64")
@@ -579,38 +722,74 @@ def _count(v: Any) -> str:
     return "" if pd.isna(v) else str(int(v))
 
 
-def codebook_markdown(codebook: Codebook, extracts: pd.DataFrame | None = None) -> str:
-    """Render the codebook as a Markdown table.
+def _split_table(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows under themes, and the codes not collated under a theme."""
+    loose = (table["kind"] == "code") & (table["depth"] == 1)
+    return table[~loose], table[loose]
+
+
+def _counts_note(settings: StudySettings) -> str:
+    if settings.published:
+        return ("Extracts: number of extracts coded to the theme (a count, not a measure "
+                "of importance).")
+    return (f"Extracts: number of analysable {settings.units} with a segment coded to the "
+            "theme or code (a count, not a measure of importance).")
+
+
+def _loose_codes_note(settings: StudySettings) -> str:
+    return (f"Initial codes not yet collated under a theme; Extracts: number of analysable "
+            f"{settings.units} coded with the code.")
+
+
+def codebook_markdown(codebook: Codebook, extracts: pd.DataFrame | None = None, *,
+                      settings: StudySettings, codings: pd.DataFrame | None = None) -> str:
+    """Render the codebook as a Markdown table (and a table of codes without a theme).
 
     Parameters
     ----------
     codebook : Codebook
     extracts : pandas.DataFrame, optional
         From :func:`theme_extracts`, for the extract counts.
+    settings : StudySettings
+        The study's settings (wording of the counts).
+    codings : pandas.DataFrame, optional
+        For the counts of codes not collated under a theme.
 
     Returns
     -------
     str
     """
-    table = codebook_table(codebook, extracts)
+    table, loose = _split_table(codebook_table(codebook, extracts, codings))
     lines = [f"# Codebook: {markdown_escape(codebook.title or 'thematic map')}", "",
              f"<!-- {_GENERATED} -->", "",
              f"Version {markdown_escape(codebook.version)}, status "
              f"{markdown_escape(codebook.status)}."]
     if codebook.note:
         lines += ["", markdown_escape(codebook.note)]
-    lines += ["", "Extracts: number of extracts coded to the theme (a count, not a measure "
-              "of importance).", "",
-              "| Section | ID | Theme | Definition | Extracts |", "|---|---|---|---|---|"]
+    lines += ["", _counts_note(settings), ""]
+    if len(table):
+        lines += ["| Section | ID | Theme | Definition | Extracts |", "|---|---|---|---|---|"]
     for r in table.itertuples(index=False):
         indent = "\u2003" * (r.depth - 1) + ("\u2013 " if r.depth > 1 else "")
-        lines.append(f"| {markdown_escape(r.section)} | {markdown_escape(r.id)} | "
+        section = r.section if _present(r.section) else UNSECTIONED_HEADING
+        lines.append(f"| {markdown_escape(section)} | {markdown_escape(r.id)} | "
                      f"{indent}{markdown_escape(r.name)} | {markdown_escape(r.definition)} | "
                      f"{_count(r.n_extracts)} |")
+    if len(loose):
+        if len(table):
+            lines.append("")
+        lines += [f"## {LOOSE_CODES_HEADING}", "", _loose_codes_note(settings), "",
+                  "| ID | Code | Definition | Extracts |", "|---|---|---|---|"]
+        for r in loose.itertuples(index=False):
+            lines.append(f"| {markdown_escape(r.id)} | {markdown_escape(r.name)} | "
+                         f"{markdown_escape(r.definition)} | {_count(r.n_extracts)} |")
+    if not len(table) and not len(loose):
+        lines.append("The codebook holds no themes or codes yet.")
     return "\n".join(lines) + "\n"
 
 
-def codebook_latex(codebook: Codebook, extracts: pd.DataFrame | None = None) -> str:
+def codebook_latex(codebook: Codebook, extracts: pd.DataFrame | None = None, *,
+                   settings: StudySettings, codings: pd.DataFrame | None = None) -> str:
     """Render the codebook as a booktabs ``longtable`` (a header row per section).
 
     Parameters
@@ -618,73 +797,104 @@ def codebook_latex(codebook: Codebook, extracts: pd.DataFrame | None = None) -> 
     codebook : Codebook
     extracts : pandas.DataFrame, optional
         From :func:`theme_extracts`, for the extract counts.
+    settings : StudySettings
+        The study's settings (wording of the counts).
+    codings : pandas.DataFrame, optional
+        For the counts of codes not collated under a theme.
 
     Returns
     -------
     str
     """
-    table = codebook_table(codebook, extracts)
+    table, loose = _split_table(codebook_table(codebook, extracts, codings))
     colspec = r"@{}>{\raggedright\arraybackslash}p{0.08\linewidth}" \
               r">{\raggedright\arraybackslash}p{0.22\linewidth}" \
               r">{\raggedright\arraybackslash}p{0.56\linewidth}r@{}"
-    head = "\\toprule\nID & Theme & Definition & Extracts \\\\\n\\midrule\n"
     out = [_TEX_HEADER.format(what=f"Codebook: {codebook.title or 'thematic map'}")]
     intro = (f"\\noindent Version {latex_escape(codebook.version)}, status "
-             f"{latex_escape(codebook.status)}. Extracts: number of extracts coded to the "
-             "theme (a count, not a measure of importance).")
+             f"{latex_escape(codebook.status)}. {latex_escape(_counts_note(settings))}")
     if codebook.note:
         intro += f" {latex_escape(codebook.note)}"
     out.append(intro + "\n")
-    body = [f"\\begin{{longtable}}{{{colspec}}}\n", head, "\\endfirsthead\n", head,
-            "\\endhead\n", "\\bottomrule\n", "\\endlastfoot\n"]
-    current = None
-    for r in table.itertuples(index=False):
-        if r.section_id != current:
-            if current is not None:
-                body.append("\\addlinespace\n")
-            body.append(f"\\multicolumn{{4}}{{@{{}}l}}{{\\textbf{{{latex_escape(r.section)}}}}}"
-                        " \\\\\n")
-            current = r.section_id
-        indent = "\\quad " * (r.depth - 1)
-        body.append(f"{latex_escape(r.id)} & {indent}{latex_escape(r.name)} & "
-                    f"{latex_escape(r.definition)} & {_count(r.n_extracts)} \\\\\n")
-    body.append("\\end{longtable}\n")
-    out.append("".join(body))
+    if len(table):
+        head = "\\toprule\nID & Theme & Definition & Extracts \\\\\n\\midrule\n"
+        body = [f"\\begin{{longtable}}{{{colspec}}}\n", head, "\\endfirsthead\n", head,
+                "\\endhead\n", "\\bottomrule\n", "\\endlastfoot\n"]
+        current: Any = ()
+        for r in table.itertuples(index=False):
+            key = r.section_id if _present(r.section_id) else None
+            if key != current:
+                if current != ():
+                    body.append("\\addlinespace\n")
+                section = r.section if key is not None else UNSECTIONED_HEADING
+                body.append(f"\\multicolumn{{4}}{{@{{}}l}}{{\\textbf{{{latex_escape(section)}}}}}"
+                            " \\\\\n")
+                current = key
+            indent = "\\quad " * (r.depth - 1)
+            body.append(f"{latex_escape(r.id)} & {indent}{latex_escape(r.name)} & "
+                        f"{latex_escape(r.definition)} & {_count(r.n_extracts)} \\\\\n")
+        body.append("\\end{longtable}\n")
+        out.append("".join(body))
+    if len(loose):
+        head = "\\toprule\nID & Code & Definition & Extracts \\\\\n\\midrule\n"
+        body = [f"\\subsection*{{{latex_escape(LOOSE_CODES_HEADING)}}}\n",
+                f"\\noindent {latex_escape(_loose_codes_note(settings))}\n",
+                f"\\begin{{longtable}}{{{colspec}}}\n", head, "\\endfirsthead\n", head,
+                "\\endhead\n", "\\bottomrule\n", "\\endlastfoot\n"]
+        for r in loose.itertuples(index=False):
+            body.append(f"{latex_escape(r.id)} & {latex_escape(r.name)} & "
+                        f"{latex_escape(r.definition)} & {_count(r.n_extracts)} \\\\\n")
+        body.append("\\end{longtable}\n")
+        out.append("".join(body))
     return "\n".join(out)
 
 
-def codebook_docx(codebook: Codebook, extracts: pd.DataFrame | None = None) -> bytes:
+def codebook_docx(codebook: Codebook, extracts: pd.DataFrame | None = None, *,
+                  settings: StudySettings, codings: pd.DataFrame | None = None) -> bytes:
     """Render the codebook as a Word table, deterministically.
+
+    Columns take :data:`CODEBOOK_WIDTHS` of the text width (fixed layout).
 
     Parameters
     ----------
     codebook : Codebook
     extracts : pandas.DataFrame, optional
         From :func:`theme_extracts`, for the extract counts.
+    settings : StudySettings
+        The study's settings (wording of the counts).
+    codings : pandas.DataFrame, optional
+        For the counts of codes not collated under a theme.
 
     Returns
     -------
     bytes
     """
-    table = codebook_table(codebook, extracts)
+    table, loose = _split_table(codebook_table(codebook, extracts, codings))
     title = f"Codebook: {codebook.title or 'thematic map'}"
     doc = _new_docx(title, codebook)
     doc.add_heading("Codebook", level=0)
     doc.add_paragraph(f"{codebook.title}. Version {codebook.version}, status "
-                      f"{codebook.status}. Extracts: number of extracts coded to the theme "
-                      "(a count, not a measure of importance).")
+                      f"{codebook.status}. {_counts_note(settings)}")
     if codebook.note:
         doc.add_paragraph(codebook.note)
-    rows, bold, current = [], [], None
-    for r in table.itertuples(index=False):
-        if r.section_id != current:
-            bold.append(len(rows))
-            rows.append([r.section, "", "", ""])
-            current = r.section_id
-        indent = "    " * (r.depth - 1)
-        rows.append([r.id, indent + r.name, r.definition, _count(r.n_extracts)])
-    _docx_table(doc, ["ID", "Theme", "Definition", "Extracts"], rows, [1.7, 4.0, 9.3, 1.5],
-                bold_rows=bold)
+    if len(table):
+        rows, bold, current = [], [], ()
+        for r in table.itertuples(index=False):
+            key = r.section_id if _present(r.section_id) else None
+            if key != current:
+                bold.append(len(rows))
+                rows.append([r.section if key is not None else UNSECTIONED_HEADING, "", "", ""])
+                current = key
+            indent = "    " * (r.depth - 1)
+            rows.append([r.id, indent + r.name, r.definition, _count(r.n_extracts)])
+        _docx_table(doc, ["ID", "Theme", "Definition", "Extracts"], rows, CODEBOOK_WIDTHS,
+                    bold_rows=bold)
+    if len(loose):
+        doc.add_heading(LOOSE_CODES_HEADING, level=1)
+        doc.add_paragraph(_loose_codes_note(settings))
+        _docx_table(doc, ["ID", "Code", "Definition", "Extracts"],
+                    [[r.id, r.name, r.definition, _count(r.n_extracts)]
+                     for r in loose.itertuples(index=False)], CODEBOOK_WIDTHS)
     return _docx_bytes(doc)
 
 
@@ -708,7 +918,9 @@ def read_topic_check(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     -------
     dict or None
         ``seeds`` (topic-model seeds), ``permutation_seed``, ``model`` (topic model),
-        ``backend`` (embeddings), ``model_sha256``.
+        ``backend`` (embeddings), ``model_sha256``, ``device`` (where the embeddings ran),
+        ``reduction`` and ``clustering`` (the topic model's steps), ``static_distillation``
+        (source model, its SHA-256 and the settings of a distilled static model).
 
     Raises
     ------
@@ -729,12 +941,17 @@ def read_topic_check(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     if seeds is None:
         seeds = data.get("seeds") or []
     chance = data.get("chance") or {}
+    params = data.get("params") if isinstance(data.get("params"), Mapping) else {}
     return {
         "seeds": [int(x) for x in seeds],
         "permutation_seed": chance.get("random_state") if isinstance(chance, Mapping) else None,
         "model": data.get("model"),
         "backend": data.get("backend"),
         "model_sha256": data.get("model_sha256"),
+        "device": data.get("device"),
+        "reduction": data.get("reduction"),
+        "clustering": data.get("clustering"),
+        "static_distillation": params.get("static_distillation"),
     }
 
 
@@ -745,67 +962,134 @@ def _list_words(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def _codebook_sentence(codebook: Codebook) -> str:
+    sections = codebook.sections
+    themes = codebook.themes()
+    loose = list(getattr(codebook, "themes_without_section", None) or [])
+    n_sub = len(codebook.all_themes()) - len(themes)
+    n_codes = len(codebook.codes())
+    n_loose_codes = len(getattr(codebook, "codes_without_theme", None) or [])
+    per_section = [f"{s.name} ({len(s.themes)})" for s in sections]
+    head = f"The codebook (version {codebook.version}, status {codebook.status}) "
+    if sections and not loose:
+        text = (head + f"organises {_plural(len(themes), 'theme')} in "
+                f"{_plural(len(sections), 'section')}: {_list_words(per_section)}")
+    elif sections:
+        text = (head + f"holds {_plural(len(themes), 'theme')}, "
+                f"{len(themes) - len(loose)} in {_plural(len(sections), 'section')} "
+                f"({_list_words(per_section)}) and {len(loose)} not in a section")
+    elif themes:
+        text = head + f"holds {_plural(len(themes), 'theme')}, not grouped in sections"
+    else:
+        text = head + "holds no themes yet"
+    text += f", with {_plural(n_sub, 'subtheme')}" if n_sub else ""
+    if n_codes:
+        text += (f" and {_plural(n_codes, 'code')}" if n_sub or (sections and not loose)
+                 else f"; it defines {_plural(n_codes, 'code')}")
+        if n_loose_codes:
+            text += (f" ({n_loose_codes} of them not yet collated under a theme)"
+                     if n_loose_codes != n_codes else " (not yet collated under a theme)")
+    else:
+        text += "; it defines no codes"
+    return text + "."
+
+
+def _group_counts(responses: pd.DataFrame, settings: StudySettings) -> list[tuple[str, int]]:
+    from .coding import group_order
+
+    col = settings.group_column
+    if col not in responses:
+        return []
+    values = responses[col].astype("string").str.strip()
+    values = values[values.notna() & (values != "")]
+    return [(str(g), int((values == g).sum())) for g in group_order(values, settings.groups)]
+
+
 def methods_text(
     responses: pd.DataFrame,
     codings: pd.DataFrame,
     codebook: Codebook,
     *,
+    settings: StudySettings,
     versions: Mapping[str, str] | None = None,
     topic_check: Mapping[str, Any] | None = None,
-    random_state: int = RANDOM_STATE,
 ) -> str:
     """Write a methods paragraph of facts computed from the data (Markdown).
 
-    States the numbers of extracts and of extracts per group, of sections, themes,
-    subthemes and codes, of coded segments and coders, the software versions and the
-    seeds. It makes no evaluative claims.
+    States the numbers of analysable responses (or, for a published study, extracts) and
+    of them per group, of rows excluded in cleaning (when ``responses`` has ``exclude``:
+    they are not counted anywhere else), of sections, themes, subthemes and codes, of
+    coded segments and coders, the software versions and the seeds. It makes no
+    evaluative claims.
 
     Parameters
     ----------
     responses, codings : pandas.DataFrame
+        The study's responses and codings; excluded responses and their codings are
+        left out of every count.
     codebook : Codebook
+    settings : StudySettings
+        The study's settings: unit, group column, label and order, seed, and whether the
+        rows are extracts as published.
     versions : mapping, optional
         ``{package: version}``; defaults to :func:`thematic._versions.versions`.
     topic_check : mapping, optional
         From :func:`read_topic_check`: ``seeds``, ``permutation_seed``, ``backend``,
         ``model`` of the topic-model check, if it was run.
-    random_state : int
-        The project seed (:data:`thematic.config.RANDOM_STATE`).
 
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> text = thematic.methods_text(study.responses, study.codings(), study.codebook,
+    ...                              settings=study.settings)
+    >>> print(text.splitlines()[4])  # doctest: +ELLIPSIS
+    The corpus holds 402 analysable responses (by staff group: Nursing and midwifery 69, ...
     """
     if versions is None:
         from ._versions import versions as _versions
 
         versions = _versions()
+    codings, responses, n_excluded = _analysable_only(codings, responses)
     n = len(responses)
-    groups = responses["group"].dropna().astype(str) if "group" in responses else pd.Series([])
-    order = [g for g in GROUPS if g in set(groups)] + sorted(set(groups) - set(GROUPS))
-    per_group = [f"{int((groups == g).sum())} from the {g}" for g in order]
-    sections = codebook.sections
-    themes = codebook.themes()
-    n_sub = len(codebook.all_themes()) - len(themes)
-    n_codes = len(codebook.codes())
-    extracts = theme_extracts(codings, responses, codebook)
+    per_group = _group_counts(responses, settings)
+    n_grouped = sum(c for _, c in per_group)
+    extracts = theme_extracts(codings, responses, codebook, settings=settings)
     coded = extracts["response_id"].nunique()
     coders = sorted(str(c) for c in codings["coder"].dropna().unique()) if "coder" in codings \
         else []
-    per_section = [f"{s.name} ({len(s.themes)})" for s in sections]
+    unit = settings.unit if n == 1 else settings.units
+    if settings.published:
+        corpus = (f"The corpus holds {n} free-text {unit}"
+                  + (f" ({_list_words([f'{c} from the {g}' for g, c in per_group])})"
+                     if per_group else "") + ".")
+        of_all = f"of the {n} {settings.units}"
+    else:
+        groups = [f"{g} {c}" for g, c in per_group]
+        if per_group and n_grouped < n:
+            groups.append(f"{n - n_grouped} with no {settings.group_label} recorded")
+        corpus = (f"The corpus holds {n} analysable {unit}"
+                  + (f" (by {settings.group_label}: {_list_words(groups)})" if per_group
+                     else "") + ".")
+        if n_excluded:
+            corpus += (f" A further {_plural(n_excluded, 'row was', 'rows were')} excluded in "
+                       "cleaning (see the cleaning audit) and "
+                       f"{'is' if n_excluded == 1 else 'are'} not counted in this appendix.")
+        of_all = f"of the {n} analysable {settings.units}"
     parts = [
-        f"The corpus holds {n} free-text extract{'s' if n != 1 else ''}"
-        + (f" ({_list_words(per_group)})" if per_group else "") + ".",
-        f"The codebook (version {codebook.version}, status {codebook.status}) organises "
-        f"{len(themes)} theme{'s' if len(themes) != 1 else ''} in {len(sections)} section"
-        f"{'s' if len(sections) != 1 else ''}: {_list_words(per_section)}"
-        + (f", with {n_sub} subtheme{'s' if n_sub != 1 else ''}" if n_sub else "")
-        + (f" and {n_codes} code{'s' if n_codes != 1 else ''}" if n_codes
-           else "; it defines no codes") + ".",
-        f"The codings table holds {len(codings)} coded segment{'s' if len(codings) != 1 else ''}"
-        + (f" by {len(coders)} coder{'s' if len(coders) != 1 else ''} "
-           f"({_list_words(coders)})" if coders else "")
-        + f"; {coded} of the {n} extracts are coded to at least one theme, and "
+        corpus,
+        _codebook_sentence(codebook),
+        f"The codings table holds {_plural(len(codings), 'coded segment')}"
+        + (f" by {_plural(len(coders), 'coder')} ({_list_words(coders)})" if coders else "")
+        + f"; {coded} {of_all} are coded to at least one theme, and "
         f"{len(extracts)} extract-theme pairs are reported in the appendix.",
         "Counts of extracts per theme are reported as counts; they are not used as a measure "
         "of a theme's importance.",
@@ -814,10 +1098,12 @@ def methods_text(
     soft = [f"{k} {versions[k]}" for k in analysis
             if k in versions and versions[k] != "not installed"]
     parts.append(f"Tables, figures and this appendix were generated with {_list_words(soft)}.")
-    seed_text = f"Random steps use the seed {random_state} (thematic.config.RANDOM_STATE)"
+    where = ("thematic.config.RANDOM_STATE" if settings.random_state == RANDOM_STATE
+             else "random_state in the study's thematic.yaml")
+    seed_text = f"Random steps use the seed {settings.random_state} ({where})"
     if topic_check:
         tm = ["bertopic", "sentence-transformers", "umap-learn", "hdbscan", "scikit-learn",
-              "torch"]
+              "torch", "model2vec"]
         tsoft = [f"{k} {versions[k]}" for k in tm
                  if k in versions and versions[k] != "not installed"]
         seeds = [str(s) for s in topic_check.get("seeds") or []]
@@ -827,6 +1113,13 @@ def methods_text(
             "The topic-model check (a reflexive prompt, not a validation of the themes) used "
             + (f"{backend} embeddings" if backend else "embeddings")
             + (f" and the topic model {model}" if model else "")
+            + (f" (reduction {topic_check['reduction']}, clustering "
+               f"{topic_check['clustering']})" if topic_check.get("reduction")
+               and topic_check.get("reduction") != "umap" else "")
+            + (f", computed on {topic_check['device']}" if topic_check.get("device")
+               not in (None, "cpu") else "")
+            + (_distilled(topic_check["static_distillation"])
+               if topic_check.get("static_distillation") else "")
             + (f", with {_list_words(tsoft)}" if tsoft else "")
             + (f"; its fits used the seeds {_list_words(seeds)}" if seeds else "")
             + (f" and its permutation baseline the seed {perm}" if perm is not None else "")
@@ -836,19 +1129,39 @@ def methods_text(
     return f"# Methods (generated)\n\n<!-- {_GENERATED} -->\n\n{body}\n"
 
 
+def _distilled(info: Any) -> str:
+    """Words for a distilled static embedding model (``params.static_distillation``)."""
+    if not isinstance(info, Mapping):
+        return ""
+    src = info.get("source_model") or info.get("source") or "a sentence-transformers model"
+    sha = info.get("source_sha256") or info.get("source_model_sha256")
+    dims = info.get("pca_dims")
+    return (f" (a static model distilled with model2vec from {src}"
+            + (f", SHA-256 {str(sha)[:12]}…" if sha else "")
+            + (f", {dims} dimensions" if dims else "") + ")")
+
+
 # --------------------------------------------------------------------------- all
 
 
-_README = f"""# appendix/
+def _readme(settings: StudySettings) -> str:
+    if settings.published:
+        run_by = ("Regenerated by `thematic.report.write_appendix()` (run by `thematic "
+                  "reproduce` and notebook\n05)")
+        attribution = "attribution as published"
+    else:
+        run_by = ("Regenerated by `thematic appendix` (`thematic.report.write_appendix()`;\n"
+                  "also run by `thematic reproduce`)")
+        attribution = f"attribution by {settings.group_label}"
+    return f"""# appendix/
 
 <!-- {_GENERATED} -->
 
-Regenerated by `thematic.report.write_appendix()` (run by `thematic reproduce` and notebook
-05); do not edit by hand. Re-running gives byte-identical files.
+{run_by}; do not edit by hand. Re-running gives byte-identical files.
 
 | file | contents |
 | --- | --- |
-| `quotes.md`, `quotes.tex`, `quotes.docx` | per section and theme: name, definition, and a table of its extracts (response id, extract, attribution as published) |
+| `quotes.md`, `quotes.tex`, `quotes.docx` | per section and theme: name, definition, and a table of its extracts (response id, extract, {attribution}) |
 | `codebook.md`, `codebook.tex`, `codebook.docx` | the codebook as a table: id, theme (subthemes and codes indented), definition, number of extracts coded (a count, not a measure of importance) |
 | `methods.md` | a methods paragraph of facts computed from the data: extracts, groups, sections, themes, codings, software versions, seeds |
 
@@ -857,41 +1170,69 @@ and UTF-8 input; every LaTeX special character of the data is escaped.
 """
 
 
-def write_appendix(root: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Regenerate ``appendix/`` from the committed codebook, codings and responses.
+def write_appendix(
+    directory: str | os.PathLike[str],
+    responses: pd.DataFrame,
+    codings: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    settings: StudySettings,
+    topic_check: Mapping[str, Any] | None = None,
+) -> list[Path]:
+    """Write the appendix of a study: :data:`APPENDIX_FILES` under ``directory``.
 
-    Writes :data:`APPENDIX_FILES` atomically and deterministically.
+    Every file is rendered before any is written, then each is written atomically;
+    re-running gives byte-identical files. Excluded responses (``exclude`` true) and
+    their codings are never counted or quoted.
 
     Parameters
     ----------
-    root : str or os.PathLike, optional
-        Project root (found from the working directory if omitted).
+    directory : str or os.PathLike
+        Where to write (the study's ``appendix/``).
+    responses, codings : pandas.DataFrame
+        The study's responses and codings.
+    codebook : Codebook
+    settings : StudySettings
+        The study's settings (group column, label and order, unit, attribution, seed).
+    topic_check : mapping, optional
+        From :func:`read_topic_check` (the study's :data:`TOPIC_CHECK_JSON`), reported in
+        the methods paragraph when given.
 
     Returns
     -------
     list of pathlib.Path
         The files written, in :data:`APPENDIX_FILES` order.
-    """
-    from .codebook import load_codebook
-    from .coding import load_codings, load_responses
 
-    paths = project_paths(root)
-    codebook = load_codebook(paths.codebook)
-    responses = load_responses(paths.responses)
-    codings = load_codings(paths.codings, responses, codebook)
-    extracts = theme_extracts(codings, responses, codebook)
-    out = paths.appendix
+    Raises
+    ------
+    InputError
+        If a coding names an unknown response or code.
+
+    Examples
+    --------
+    >>> import thematic
+    >>> study = thematic.examples.load("staff-survey")
+    >>> written = thematic.write_appendix(study.paths.appendix, study.responses, study.codings(),
+    ...                                   study.codebook, settings=study.settings)
+    >>> [p.name for p in written if p.suffix == ".md"]
+    ['README.md', 'quotes.md', 'codebook.md', 'methods.md']
+    """
+    # methods_text sees every row: it counts (only) how many were excluded in cleaning
+    methods = methods_text(responses, codings, codebook, settings=settings,
+                           topic_check=topic_check)
+    codings, responses, _ = _analysable_only(codings, responses)
+    extracts = theme_extracts(codings, responses, codebook, settings=settings)
     contents: dict[str, str | bytes] = {
-        "README.md": _README,
-        "quotes.md": quotes_markdown(extracts, codebook),
-        "quotes.tex": quotes_latex(extracts, codebook),
-        "quotes.docx": quotes_docx(extracts, codebook),
-        "codebook.md": codebook_markdown(codebook, extracts),
-        "codebook.tex": codebook_latex(codebook, extracts),
-        "codebook.docx": codebook_docx(codebook, extracts),
-        "methods.md": methods_text(responses, codings, codebook,
-                                   topic_check=read_topic_check(paths.root / TOPIC_CHECK_JSON)),
+        "README.md": _readme(settings),
+        "quotes.md": quotes_markdown(extracts, codebook, settings=settings),
+        "quotes.tex": quotes_latex(extracts, codebook, settings=settings),
+        "quotes.docx": quotes_docx(extracts, codebook, settings=settings),
+        "codebook.md": codebook_markdown(codebook, extracts, settings=settings, codings=codings),
+        "codebook.tex": codebook_latex(codebook, extracts, settings=settings, codings=codings),
+        "codebook.docx": codebook_docx(codebook, extracts, settings=settings, codings=codings),
+        "methods.md": methods,
     }
+    out = Path(directory)
     written = []
     for name in APPENDIX_FILES:
         data = contents[name]

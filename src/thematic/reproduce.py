@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .config import find_project_root, project_paths
 from .errors import ThematicError
 from .io import atomic_write_text
 
@@ -67,6 +66,8 @@ def _scrub(nb) -> None:
         if cell.cell_type == "code":
             for out in cell.get("outputs", []):
                 out.get("metadata", {}).pop("transient", None)
+                # a widget's view names a random model id; its text/plain repr stays
+                out.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
     nb.nbformat_minor = 4
 
 
@@ -148,12 +149,13 @@ def reproduce(
     notebooks: Iterable[str | os.PathLike[str]] | None = None,
     echo: Callable[[str], None] = print,
 ) -> list[Path]:
-    """Execute every notebook of the project in order, then regenerate figures and appendix.
+    """Execute every notebook of a study in order, then regenerate figures and appendix.
 
     Parameters
     ----------
     root : str or os.PathLike, optional
-        Project root (found from the working directory if omitted).
+        The study folder (found from the working directory, or from the first notebook
+        given, if omitted).
     notebooks : iterable of paths, optional
         Run only these (in the order given).
     echo : callable
@@ -164,21 +166,20 @@ def reproduce(
     list of pathlib.Path
         The notebooks executed.
     """
+    from .project import Project
+
     todo = [Path(p) for p in notebooks] if notebooks else None
     if root is None and todo:
-        root = find_project_root(todo[0].resolve().parent)
-    paths = project_paths(root)
-    todo = todo or notebook_order(paths.notebooks)
+        root = todo[0].resolve().parent
+    study = Project.open(root)
+    todo = todo or notebook_order(study.paths.notebooks)
     done = []
     for i, nb in enumerate(todo, 1):
         echo(f"[{i}/{len(todo)}] {nb.name}")
         execute_notebook(nb)
         done.append(nb)
-    from .figures import write_figures
-    from .report import write_appendix
-
     echo("figures/")
-    write_figures(paths.root)
+    study.write_figures()
     echo("appendix/")
-    write_appendix(paths.root)
+    study.write_appendix()
     return done

@@ -26,7 +26,7 @@ import pandas as pd
 from .config import project_paths
 from .errors import InputError
 from .io import atomic_write_text, read_utf8, write_csv
-from .schemas import validate
+from .schemas import conform
 
 __all__ = [
     "DEFAULT_GROUPS",
@@ -195,7 +195,7 @@ def extract_quotes(
     width = max(2, len(str(len(df))))
     df.insert(0, "response_id", [f"{id_prefix}{i:0{width}d}" for i in range(1, len(df) + 1)])
     df["text_sha256"] = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in df["text"]]
-    return validate(df, "quotes", source=source or None)
+    return conform(df, "quotes", source=source or None)
 
 
 def summarise_quotes(quotes: pd.DataFrame) -> pd.DataFrame:
@@ -393,7 +393,7 @@ def quotes_to_responses(quotes: pd.DataFrame) -> pd.DataFrame:
             "text_sha256": quotes["text_sha256"],
         }
     )
-    return validate(df, "responses")
+    return conform(df, "responses")
 
 
 _DICTIONARY: dict[str, dict[str, str]] = {

@@ -12,7 +12,17 @@ baseline and a seed-stability estimate.
   fixed ``random_state`` and ``n_neighbors = min(15, n - 1)``, then k-means with
   ``k`` topics (default) or HDBSCAN with ``min_cluster_size`` scaled to the corpus; a
   ``CountVectorizer`` with English stop words for the topic words.
-- :func:`sweep_k`: the same model over several ``k`` and seeds.
+  Above ``large_n`` documents (default :data:`LARGE_N`, 20,000) the reduction and the
+  clustering switch to steps that fit in linear time and memory, through BERTopic's
+  pluggable ``umap_model`` / ``hdbscan_model``: PCA (scikit-learn, randomised SVD,
+  seeded) instead of UMAP, whose neighbour graph is superlinear, and mini-batch k-means
+  instead of k-means (HDBSCAN keeps HDBSCAN, with ``min_samples=10`` so core distances stay
+  cheap). The fitted model states the choice (``reduction_``, ``clustering_``). At or
+  below the threshold nothing changes.
+  :class:`TopicModel` is a scikit-learn clusterer whose ``X`` is the documents:
+  ``fit(X, y=None, *, embeddings=None)``, ``fit_predict``, ``predict``; parameters
+  declared in ``_parameter_constraints`` and checked by ``fit``; learned attributes end
+  in ``_``. The sweep over ``k`` is :func:`thematic.compare.k_sweep`.
 - :func:`theme_keywords`: BERTopic's manual mode (no dimensionality reduction, no
   clustering, ``fit(docs, y=theme)``): the c-TF-IDF words of each *manual* theme.
 - :func:`zero_shot_themes`: BERTopic's zero-shot mode with the theme definitions as
@@ -25,29 +35,50 @@ those libraries are silenced here (only while they run) so notebook output is st
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    RealNotInt,
+    StrOptions,
+)
+from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from .config import RANDOM_STATE
-from .embeddings import Embeddings, embed
+from .embeddings import BACKENDS, Embeddings, embed
 from .errors import InputError
-from .schemas import validate
+from .schemas import conform
 
 __all__ = [
     "TopicModel",
-    "sweep_k",
+    "ParameterError",
     "theme_keywords",
     "zero_shot_themes",
     "default_n_neighbors",
     "default_min_cluster_size",
+    "LARGE_N",
 ]
 
 CLUSTERINGS: tuple[str, ...] = ("kmeans", "hdbscan")
+
+#: Default number of documents above which :class:`TopicModel` reduces with PCA and
+#: clusters with mini-batch k-means (linear time and memory).
+LARGE_N: int = 20_000
+
+#: Mini-batch k-means settings used above the threshold.
+MINIBATCH_KMEANS: dict[str, int] = {"batch_size": 4096, "n_init": 3, "max_iter": 100}
+
+#: HDBSCAN ``min_samples`` above the threshold.
+LARGE_N_HDBSCAN_MIN_SAMPLES: int = 10
 
 _NOISY_MODULES = ("umap", "pynndescent", "bertopic", "hdbscan", "sklearn", "numba", "pandas",
                   "sentence_transformers", "transformers", "torch", "scipy")
@@ -130,16 +161,16 @@ def _bertopic_embedder(embedder: Any) -> Any:
     that BERTopic's calls go through thematic's cached, deterministic ``transform``.
     """
     global _ADAPTER
-    from .embeddings import SentenceEmbedder
+    from .embeddings import TfidfSvdEmbedder
 
-    if not isinstance(embedder, SentenceEmbedder):
+    if isinstance(embedder, TfidfSvdEmbedder):
         return embedder.bertopic_backend()
     if _ADAPTER is None:
         with quiet():
             from bertopic.backend import BaseEmbedder
 
         class _ThematicBackend(BaseEmbedder):
-            def __init__(self, inner: SentenceEmbedder) -> None:
+            def __init__(self, inner: Any) -> None:
                 super().__init__()
                 self.inner = inner
 
@@ -150,78 +181,176 @@ def _bertopic_embedder(embedder: Any) -> Any:
     return _ADAPTER(embedder)
 
 
-class TopicModel(BaseEstimator):
-    """BERTopic with small-corpus defaults, sklearn conventions and fixed seeds.
+class ParameterError(InputError, InvalidParameterError):
+    """A :class:`TopicModel` parameter outside its declared constraints.
+
+    Raised by ``fit`` (never by ``__init__`` or ``set_params``, as in scikit-learn). It is
+    both thematic's :class:`~thematic.errors.InputError` (so the command line prints it
+    on one line, like every other bad option) and scikit-learn's
+    ``InvalidParameterError`` (so code written for scikit-learn estimators, which catches
+    ``ValueError`` or ``TypeError``, catches it too). The message is scikit-learn's: it
+    names the parameter, the values allowed and the value given.
+    """
+
+
+def _check_seed(random_state: Any) -> int:
+    """Return the integer seed of a fit, from ``random_state`` as scikit-learn takes it.
+
+    An int is used as is (the same fit every time); ``None`` or a
+    :class:`numpy.random.RandomState` draws one (from :func:`check_random_state`), so that
+    the seed actually used can be reported (``seed_``) and given to UMAP, k-means and the
+    tfidf backend alike.
+    """
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class TopicModel(ClusterMixin, BaseEstimator):
+    """BERTopic as a scikit-learn clusterer of documents, with small-corpus defaults.
+
+    ``X`` is the documents (a sequence of str), not a numeric array; embeddings,
+    computed once and reused across seeds, are passed as the keyword ``embeddings=``
+    (computed with ``embedding_backend`` when omitted). ``fit`` learns the topics,
+    ``fit_predict`` returns the topic of each training document, ``predict`` assigns
+    new documents to the fitted topics. There is no ``transform``: k-means, the default
+    clustering, gives no document-topic probabilities (HDBSCAN's membership strength
+    of the training documents is in ``probabilities_``).
+
+    Parameters are checked when ``fit`` runs, against the declared
+    ``_parameter_constraints`` (scikit-learn's parameter validation); a value outside
+    them raises :class:`ParameterError`, which is both a thematic
+    :class:`~thematic.errors.InputError` and scikit-learn's ``InvalidParameterError``.
+    Problems that depend on the documents (``n_topics`` not below their number, fewer
+    than 4 documents, embeddings of the wrong shape) raise
+    :class:`~thematic.errors.InputError`. Using a model before ``fit`` raises
+    :class:`sklearn.exceptions.NotFittedError` (:func:`~sklearn.utils.validation.check_is_fitted`).
 
     Parameters
     ----------
     n_topics : int, optional
-        Number of k-means clusters (``clustering="kmeans"``). Default: the number of
-        themes when called through :func:`thematic.compare.topic_check`, otherwise
-        ``round(sqrt(n / 2))`` clipped to ``[2, n - 1]``.
-    clustering : {"kmeans", "hdbscan"}
+        Number of k-means clusters (``clustering="kmeans"``), at least 2 and below the
+        number of documents. Default: the number of themes when called through
+        :func:`thematic.compare.topic_check`, otherwise ``round(sqrt(n / 2))``.
+    clustering : {"kmeans", "hdbscan"} or estimator
         k-means (every document gets a topic) or HDBSCAN (density-based; outliers get
-        topic ``-1``; better for large corpora).
+        topic ``-1``; better for large corpora); or any scikit-learn style clusterer
+        (``fit`` setting ``labels_``, e.g. ``sklearn.cluster.AgglomerativeClustering``),
+        which is cloned for each fit and given this model's seed if it takes a
+        ``random_state``.
     min_cluster_size : int, optional
         HDBSCAN only; default :func:`default_min_cluster_size` (1 % of n, at least 5).
     n_neighbors : int, optional
         UMAP neighbours; default :func:`default_n_neighbors` (``min(15, n - 1)``).
     n_components : int
-        UMAP output dimension (capped at ``n - 2``).
-    reduce : {"umap", "none"}
-        Reduce embeddings with UMAP before clustering (BERTopic's default) or not.
+        Output dimension of the reduction (at least 2; capped at ``n - 2``).
+    reduce : {"umap", "pca", "none"}
+        Reduce embeddings with UMAP before clustering (BERTopic's default), with PCA, or
+        not at all.
     top_n_words : int
         Words kept per topic.
-    stop_words : str or None
+    stop_words : "english", list of str or None
         Stop words of the ``CountVectorizer`` that builds topic words.
-    min_df : int
-        Minimum document frequency of a topic word.
-    embedding_backend : {"sentence-transformers", "tfidf"}
-        Backend used when ``fit`` is called without embeddings.
+    min_df : int or float
+        Minimum document frequency of a topic word (a float in ``[0, 1]`` is a
+        proportion of documents), as for ``CountVectorizer``.
+    embedding_backend : {"sentence-transformers", "static", "tfidf"}
+        Backend used when ``fit`` is called without embeddings
+        (:func:`thematic.embeddings.embed`).
     embedding_model : str or os.PathLike, optional
         Local sentence-transformers model (see :mod:`thematic.embeddings`).
     cache_dir : str, os.PathLike, "auto" or None
         Embedding cache.
-    random_state : int
-        Seed of UMAP, k-means and the tfidf backend's SVD.
+    random_state : int, numpy.random.RandomState or None
+        Seed of UMAP, PCA, k-means and the tfidf backend's SVD, as in scikit-learn: an
+        int gives the same fit every time; ``None`` or a ``RandomState`` draws a seed
+        (reported in ``seed_``).
+    large_n : int or None
+        Above this many documents, ``"umap"`` becomes PCA and ``"kmeans"`` mini-batch
+        k-means (see the module docstring); ``None`` never switches.
 
     Attributes
     ----------
-    labels_ : numpy.ndarray
+    labels_ : numpy.ndarray of int64
         Topic of each training document (``-1``: HDBSCAN outlier).
     probabilities_ : numpy.ndarray or None
-        HDBSCAN membership strength of each document; ``None`` for k-means, which has no
-        probabilities.
+        HDBSCAN membership strength of each training document; ``None`` for k-means and
+        other clusterers, which give none.
+    n_topics_ : int
+        Topics formed (outlier topic excluded); may be fewer than asked for.
+    n_topics_requested_ : int or None
+        Topics asked for (k-means, or an estimator's ``n_clusters``), else ``None``.
+    n_documents_ : int
+        Number of training documents.
     topic_words_ : pandas.DataFrame
         ``topic, rank, word, weight``: the c-TF-IDF words of each topic.
     topic_sizes_ : pandas.DataFrame
         ``topic, size``.
-    n_topics_ : int
-        Topics found (outlier topic excluded).
+    seed_ : int
+        The seed the fit used (``random_state`` itself when it is an int).
     backend_ : str
         Embedding backend label (``"precomputed"`` for a bare array).
+    embedder_ : object or None
+        The fitted embedder that ``predict`` uses for new documents; ``None`` when the
+        model was fitted on a bare array (``predict`` then needs ``embeddings=``).
+    reduction_ : str
+        The reduction used: ``"umap"``, ``"pca"`` or ``"none"``.
+    clustering_ : str
+        The clustering used: ``"kmeans"``, ``"minibatch-kmeans"``, ``"hdbscan"`` or the
+        class name of a given estimator.
     model_name_ : str
         Short description used in the ``model`` column of :meth:`topics_frame`.
     bertopic_ : bertopic.BERTopic
         The fitted BERTopic model.
+
+    Examples
+    --------
+    >>> from thematic.topics import TopicModel
+    >>> docs = ["parking is hard", "no parking spaces", "the car park is full",
+    ...         "canteen food is cold", "the canteen closes early", "food is good"]
+    >>> tm = TopicModel(2, embedding_backend="tfidf", reduce="none", random_state=0)
+    >>> labels = tm.fit_predict(docs)        # the topic of each document
+    >>> tm.n_topics_, labels.shape
+    (2, (6,))
+    >>> tm.predict(["the car park was full again"]).shape
+    (1,)
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "n_topics": [Interval(Integral, 2, None, closed="left"), None],
+        "clustering": [StrOptions(set(CLUSTERINGS)), HasMethods(["fit"])],
+        "min_cluster_size": [Interval(Integral, 2, None, closed="left"), None],
+        "n_neighbors": [Interval(Integral, 2, None, closed="left"), None],
+        "n_components": [Interval(Integral, 2, None, closed="left")],
+        "reduce": [StrOptions({"umap", "pca", "none"})],
+        "top_n_words": [Interval(Integral, 1, None, closed="left")],
+        "stop_words": [StrOptions({"english"}), list, None],
+        "min_df": [Interval(RealNotInt, 0, 1, closed="both"),
+                   Interval(Integral, 1, None, closed="left")],
+        "embedding_backend": [StrOptions(set(BACKENDS))],
+        "embedding_model": [str, os.PathLike, None],
+        "cache_dir": [str, os.PathLike, None],
+        "random_state": ["random_state"],
+        "large_n": [Interval(Integral, 1, None, closed="left"), None],
+    }
 
     def __init__(
         self,
         n_topics: int | None = None,
         *,
-        clustering: str = "kmeans",
+        clustering: str | Any = "kmeans",
         min_cluster_size: int | None = None,
         n_neighbors: int | None = None,
         n_components: int = 5,
         reduce: str = "umap",
         top_n_words: int = 10,
-        stop_words: str | None = "english",
-        min_df: int = 1,
+        stop_words: str | list[str] | None = "english",
+        min_df: int | float = 1,
         embedding_backend: str = "sentence-transformers",
-        embedding_model: str | None = None,
-        cache_dir: str | None = "auto",
-        random_state: int = RANDOM_STATE,
+        embedding_model: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = "auto",
+        random_state: int | np.random.RandomState | None = RANDOM_STATE,
+        large_n: int | None = LARGE_N,
     ) -> None:
         self.n_topics = n_topics
         self.clustering = clustering
@@ -236,104 +365,179 @@ class TopicModel(BaseEstimator):
         self.embedding_model = embedding_model
         self.cache_dir = cache_dir
         self.random_state = random_state
+        self.large_n = large_n
+
+    def __sklearn_tags__(self) -> Any:
+        """Declare what the estimator takes: text documents, not a 2-D array."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+    def _validate_params(self) -> None:
+        """Check the parameters against ``_parameter_constraints`` (see :class:`ParameterError`)."""
+        try:
+            super()._validate_params()
+        except InvalidParameterError as exc:
+            raise ParameterError(str(exc)) from None
 
     # ---------------------------------------------------------------- building blocks
     def _k(self, n: int) -> int:
         k = self.n_topics if self.n_topics is not None else round(np.sqrt(n / 2))
         k = int(k)
         if not 2 <= k <= n - 1:
-            raise InputError(f"n_topics must be between 2 and n - 1 = {n - 1}, not {k}")
+            raise InputError(f"n_topics must be between 2 and n - 1 = {n - 1} for {n} "
+                             f"documents, not {k}")
         return k
 
-    def _reducer(self, n: int) -> Any:
-        if self.reduce == "none":
+    def _large(self, n: int) -> bool:
+        return self.large_n is not None and n > int(self.large_n)
+
+    def _reduction(self, n: int) -> str:
+        return "pca" if self.reduce == "umap" and self._large(n) else str(self.reduce)
+
+    def _clustering(self, n: int) -> str:
+        if not isinstance(self.clustering, str):
+            return type(self.clustering).__name__
+        if self.clustering == "kmeans" and self._large(n):
+            return "minibatch-kmeans"
+        return self.clustering
+
+    def _n_components(self, n: int) -> int:
+        return int(max(2, min(self.n_components, n - 2)))
+
+    def _reducer(self, n: int, seed: int) -> Any:
+        reduction = self._reduction(n)
+        if reduction == "none":
             from bertopic.dimensionality import BaseDimensionalityReduction
 
             return BaseDimensionalityReduction()
-        if self.reduce != "umap":
-            raise InputError(f"reduce must be 'umap' or 'none', not {self.reduce!r}")
+        if reduction == "pca":
+            from sklearn.decomposition import PCA
+
+            return PCA(n_components=self._n_components(n), svd_solver="randomized",
+                       random_state=seed)
         from umap import UMAP
 
         return UMAP(
             n_neighbors=int(self.n_neighbors or default_n_neighbors(n)),
-            n_components=int(max(2, min(self.n_components, n - 2))),
+            n_components=self._n_components(n),
             min_dist=0.0,
             metric="cosine",
-            random_state=int(self.random_state),
+            random_state=seed,
             low_memory=False,
         )
 
-    def _clusterer(self, n: int) -> Any:
-        if self.clustering == "kmeans":
+    def _clusterer(self, n: int, seed: int) -> Any:
+        clustering = self._clustering(n)
+        if not isinstance(self.clustering, str):
+            from sklearn.base import clone
+
+            est = clone(self.clustering)
+            if "random_state" in est.get_params(deep=False):
+                est.set_params(random_state=seed)
+            return est
+        if clustering == "kmeans":
             from sklearn.cluster import KMeans
 
-            return KMeans(n_clusters=self._k(n), n_init=10, random_state=int(self.random_state))
-        if self.clustering == "hdbscan":
-            from hdbscan import HDBSCAN
+            return KMeans(n_clusters=self._k(n), n_init=10, random_state=seed)
+        if clustering == "minibatch-kmeans":
+            from sklearn.cluster import MiniBatchKMeans
 
-            return HDBSCAN(
-                min_cluster_size=int(self.min_cluster_size or default_min_cluster_size(n)),
-                metric="euclidean",
-                cluster_selection_method="eom",
-                prediction_data=True,
-            )
-        raise InputError(f"clustering must be one of {list(CLUSTERINGS)}, not {self.clustering!r}")
+            return MiniBatchKMeans(n_clusters=self._k(n), random_state=seed,
+                                   **MINIBATCH_KMEANS)
+        from hdbscan import HDBSCAN
+
+        extra = {"min_samples": LARGE_N_HDBSCAN_MIN_SAMPLES} if self._large(n) else {}
+        return HDBSCAN(
+            min_cluster_size=int(self.min_cluster_size or default_min_cluster_size(n)),
+            metric="euclidean",
+            cluster_selection_method="eom",
+            prediction_data=True,
+            **extra,
+        )
+
+    def _requested(self, n: int) -> int | None:
+        if isinstance(self.clustering, str):
+            return self._k(n) if self.clustering == "kmeans" else None
+        k = self.clustering.get_params(deep=False).get("n_clusters") \
+            if hasattr(self.clustering, "get_params") else None
+        return int(k) if isinstance(k, (int, np.integer)) else None
 
     def _vectorizer(self) -> Any:
         from sklearn.feature_extraction.text import CountVectorizer
 
         return CountVectorizer(stop_words=self.stop_words, min_df=self.min_df)
 
-    # ---------------------------------------------------------------- fit / transform
+    # ---------------------------------------------------------------- fit / predict
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(
         self,
-        docs: Iterable[str],
+        X: Iterable[str],
+        y: Any = None,
+        *,
         embeddings: Embeddings | np.ndarray | None = None,
-        y: Sequence[int] | None = None,
     ) -> TopicModel:
-        """Fit the topic model.
+        """Fit the topic model to documents.
 
         Parameters
         ----------
-        docs : sequence of str
-            The responses.
+        X : sequence of str
+            The documents (responses), at least 4, none empty.
+        y : None
+            Ignored (present for the scikit-learn API; see :func:`theme_keywords` for
+            BERTopic's manual mode with the themes as labels).
         embeddings : Embeddings or numpy.ndarray, optional
-            Precomputed embeddings (reuse them across seeds); computed with
-            ``embedding_backend`` if omitted.
-        y : ignored
-            Present for the sklearn API (see :func:`theme_keywords` for manual mode).
+            Precomputed embeddings of ``X``, one row per document (reuse them across
+            seeds); computed with ``embedding_backend`` if omitted.
 
         Returns
         -------
         TopicModel
-            ``self``.
+            ``self``, fitted.
+
+        Raises
+        ------
+        ParameterError
+            If a parameter is outside its constraints.
+        InputError
+            If the documents, their embeddings or ``n_topics`` do not fit together.
         """
-        docs = _docs(docs)
+        docs = _docs(X)
+        if isinstance(y, Embeddings) or np.ndim(y) == 2:
+            raise InputError("y is ignored by TopicModel.fit: pass the embeddings as "
+                             "embeddings=...")
         n = len(docs)
         if n < 4:
             raise InputError(f"a topic model needs at least 4 documents, got {n}")
+        seed = _check_seed(self.random_state)
         if embeddings is None:
             embeddings = embed(docs, backend=self.embedding_backend, model=self.embedding_model,
-                               cache_dir=self.cache_dir, random_state=self.random_state)
+                               cache_dir=self.cache_dir, random_state=seed)
         vectors = _vectors(embeddings, n)
-        self.embedder_ = embeddings.embedder if isinstance(embeddings, Embeddings) else None
-        self.backend_ = embeddings.backend if isinstance(embeddings, Embeddings) else "precomputed"
+        k = self._requested(n)  # checks n_topics against n before anything is fitted
         with quiet():
             from bertopic import BERTopic
 
             model = BERTopic(
-                umap_model=self._reducer(n),
-                hdbscan_model=self._clusterer(n),
+                umap_model=self._reducer(n, seed),
+                hdbscan_model=self._clusterer(n, seed),
                 vectorizer_model=self._vectorizer(),
                 top_n_words=int(self.top_n_words),
                 calculate_probabilities=False,
                 verbose=False,
             )
             topics, probs = model.fit_transform(docs, embeddings=vectors)
+        self.seed_ = seed
+        self.embedder_ = embeddings.embedder if isinstance(embeddings, Embeddings) else None
+        self.backend_ = embeddings.backend if isinstance(embeddings, Embeddings) else "precomputed"
         self.bertopic_ = model
         self.labels_ = np.asarray(topics, dtype=np.int64)
+        self.reduction_ = self._reduction(n)
+        self.clustering_ = self._clustering(n)
+        self.n_topics_requested_ = k
         self.probabilities_ = (
-            None if self.clustering == "kmeans" or probs is None
+            None if self.clustering_ != "hdbscan" or probs is None
             else np.clip(np.asarray(probs, dtype=float), 0.0, 1.0)
         )
         self.n_topics_ = int(len(set(self.labels_.tolist()) - {-1}))
@@ -342,10 +546,73 @@ class TopicModel(BaseEstimator):
         sizes = pd.Series(self.labels_).value_counts().sort_index()
         self.topic_sizes_ = pd.DataFrame({"topic": sizes.index.astype("int64"),
                                           "size": sizes.to_numpy(dtype="int64")})
-        k = f"k={self._k(n)}" if self.clustering == "kmeans" else (
-            f"mcs={int(self.min_cluster_size or default_min_cluster_size(n))}")
-        self.model_name_ = f"bertopic[{self.clustering},{k},{self.reduce}]:{self.backend_}"
+        if self.clustering_ in ("kmeans", "minibatch-kmeans"):
+            tag = f",k={self._k(n)}"
+        elif self.clustering_ == "hdbscan":
+            tag = f",mcs={int(self.min_cluster_size or default_min_cluster_size(n))}"
+        else:
+            tag = f",k={k}" if k else ""
+        self.model_name_ = (f"bertopic[{self.clustering_}{tag},{self.reduction_}]:"
+                            f"{self.backend_}")
         return self
+
+    def fit_predict(
+        self,
+        X: Iterable[str],
+        y: Any = None,
+        *,
+        embeddings: Embeddings | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Fit, then return the topic of each training document (``labels_``).
+
+        Parameters
+        ----------
+        X, y, embeddings
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            ``labels_``.
+        """
+        return self.fit(X, y, embeddings=embeddings).labels_
+
+    def predict(
+        self, X: Iterable[str], *, embeddings: Embeddings | np.ndarray | None = None
+    ) -> np.ndarray:
+        """Assign documents to the fitted topics.
+
+        Parameters
+        ----------
+        X : sequence of str
+            Documents.
+        embeddings : Embeddings or numpy.ndarray, optional
+            Their embeddings; computed with the fitted embedder (``embedder_``) if
+            omitted.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            Topic of each document.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        InputError
+            If the model was fitted on a bare array and ``embeddings`` is omitted.
+        """
+        check_is_fitted(self)
+        docs = _docs(X)
+        if embeddings is None:
+            if self.embedder_ is None:
+                raise InputError("pass embeddings=: the model was fitted on precomputed "
+                                 "vectors, so it cannot embed new documents itself")
+            embeddings = self.embedder_.transform(docs)
+        vectors = _vectors(embeddings, len(docs))
+        with quiet():
+            topics, _ = self.bertopic_.transform(docs, embeddings=vectors)
+        return np.asarray(topics, dtype=np.int64)
 
     @staticmethod
     def _topic_words(model: Any) -> pd.DataFrame:
@@ -356,45 +623,6 @@ class TopicModel(BaseEstimator):
                     rows.append({"topic": int(topic), "rank": rank, "word": str(word),
                                  "weight": float(weight)})
         return pd.DataFrame(rows, columns=["topic", "rank", "word", "weight"])
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "labels_"):
-            raise InputError("TopicModel is not fitted: call fit(docs) first")
-
-    def transform(
-        self, docs: Iterable[str], embeddings: Embeddings | np.ndarray | None = None
-    ) -> np.ndarray:
-        """Assign new documents to the fitted topics.
-
-        Parameters
-        ----------
-        docs : sequence of str
-            Documents.
-        embeddings : Embeddings or numpy.ndarray, optional
-            Their embeddings; computed with the fitted embedder if omitted.
-
-        Returns
-        -------
-        numpy.ndarray
-            Topic of each document.
-        """
-        self._check_fitted()
-        docs = _docs(docs)
-        if embeddings is None:
-            if self.embedder_ is None:
-                raise InputError("pass embeddings: the model was fitted on precomputed vectors")
-            embeddings = self.embedder_.transform(docs)
-        vectors = _vectors(embeddings, len(docs))
-        with quiet():
-            topics, _ = self.bertopic_.transform(docs, embeddings=vectors)
-        return np.asarray(topics, dtype=np.int64)
-
-    def fit_transform(
-        self, docs: Iterable[str], embeddings: Embeddings | np.ndarray | None = None,
-        y: Any = None,
-    ) -> np.ndarray:
-        """``fit`` then return ``labels_``."""
-        return self.fit(docs, embeddings).labels_
 
     def topics_frame(self, response_ids: Sequence[str]) -> pd.DataFrame:
         """Return the assignments as a tidy ``topics`` table.
@@ -408,9 +636,14 @@ class TopicModel(BaseEstimator):
         -------
         pandas.DataFrame
             Schema ``topics``: ``response_id, model, seed, topic, probability``
-            (``probability`` missing for k-means).
+            (``seed`` is ``seed_``; ``probability`` missing for k-means).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
         """
-        self._check_fitted()
+        check_is_fitted(self)
         ids = list(response_ids)
         if len(ids) != len(self.labels_):
             raise InputError(f"{len(ids)} response ids for {len(self.labels_)} documents")
@@ -420,56 +653,12 @@ class TopicModel(BaseEstimator):
             {
                 "response_id": pd.array(ids, dtype="string"),
                 "model": self.model_name_,
-                "seed": np.int64(self.random_state),
+                "seed": np.int64(self.seed_),
                 "topic": self.labels_.astype("int64"),
                 "probability": prob,
             }
         )
-        return validate(df, "topics")
-
-
-def sweep_k(
-    docs: Iterable[str],
-    ks: Iterable[int],
-    *,
-    embeddings: Embeddings | np.ndarray | None = None,
-    seeds: Iterable[int] = (RANDOM_STATE,),
-    **params: Any,
-) -> pd.DataFrame:
-    """Fit :class:`TopicModel` (k-means) for every ``k`` and seed.
-
-    Parameters
-    ----------
-    docs : sequence of str
-        Documents.
-    ks : iterable of int
-        Numbers of topics.
-    embeddings : Embeddings or numpy.ndarray, optional
-        Embeddings computed once and reused (computed with the default backend if omitted).
-    seeds : iterable of int
-        ``random_state`` values.
-    **params
-        Further :class:`TopicModel` parameters.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``k, seed, position, topic``: one row per k x seed x document (``position`` is
-        the 0-based index of the document).
-    """
-    docs = _docs(docs)
-    if embeddings is None:
-        embeddings = embed(docs, backend=params.get("embedding_backend", "sentence-transformers"),
-                           cache_dir=params.get("cache_dir", "auto"))
-    frames = []
-    for k in ks:
-        for seed in seeds:
-            tm = TopicModel(int(k), clustering="kmeans", random_state=int(seed), **params)
-            labels = tm.fit(docs, embeddings).labels_
-            frames.append(pd.DataFrame({"k": int(k), "seed": int(seed),
-                                        "position": np.arange(len(docs), dtype=np.int64),
-                                        "topic": labels}))
-    return pd.concat(frames, ignore_index=True)
+        return conform(df, "topics")
 
 
 def _label_lists(labels: Sequence[Any]) -> list[list[str]]:
@@ -623,14 +812,14 @@ def zero_shot_themes(
     with quiet():
         from bertopic import BERTopic
         from bertopic.dimensionality import BaseDimensionalityReduction
-        from sklearn.cluster import DBSCAN
         from sklearn.feature_extraction.text import CountVectorizer
 
         model = BERTopic(
             embedding_model=_bertopic_embedder(embeddings.embedder),
             umap_model=BaseDimensionalityReduction(),
-            # documents below the threshold are left unclustered (all noise, topic -1)
-            hdbscan_model=DBSCAN(eps=1e-12, min_samples=n + 1),
+            # documents below the threshold are left unclustered (all noise, topic -1), in
+            # linear time (a DBSCAN that finds no core point would still search neighbours)
+            hdbscan_model=_AllOutliers(),
             vectorizer_model=CountVectorizer(stop_words=stop_words),
             zeroshot_topic_list=texts,
             zeroshot_min_similarity=float(min_similarity),
@@ -678,6 +867,19 @@ def zero_shot_themes(
     out["nearest_theme"] = out["nearest_theme"].astype("string")
     out["own_themes"] = out["own_themes"].astype("string")
     return out
+
+
+class _AllOutliers(BaseEstimator):
+    """A clusterer that leaves every document an outlier (``labels_`` all ``-1``)."""
+
+    def fit(self, X: Any, y: Any = None) -> _AllOutliers:
+        """Label every row ``-1``."""
+        self.labels_ = np.full(len(X), -1, dtype=np.int64)
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        """``fit`` then return ``labels_``."""
+        return self.fit(X).labels_
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -6,18 +6,20 @@ from pathlib import Path
 
 import click
 
+from .study import project_option
+
 __all__ = ["reproduce_cmd"]
 
 
 @click.command("reproduce")
 @click.argument("notebooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Project root (default: found from the working directory).")
-def reproduce_cmd(notebooks: tuple[Path, ...], root: Path | None) -> None:
-    """Execute every notebook in order (or only NOTEBOOKS), in place, then regenerate the appendix.
+@project_option
+def reproduce_cmd(notebooks: tuple[Path, ...], project: Path | None) -> None:
+    """Execute every notebook of the study (or only NOTEBOOKS), then redraw its outputs.
 
+    Notebooks run in order, in place; then the figures and the appendix are regenerated.
     Stored outputs are rewritten; a fresh clone's run leaves `git status` clean.
     """
     from ..reproduce import reproduce
 
-    reproduce(root, notebooks=notebooks or None, echo=lambda s: click.echo(s, err=True))
+    reproduce(project, notebooks=notebooks or None, echo=lambda s: click.echo(s, err=True))
