@@ -1497,6 +1497,40 @@ def _remap_detail(detail: Any, mapping: dict[str, str]) -> Any:
     return detail
 
 
+def mask_kept_column(det: Deidentifier, key: bytes, column: Any, values: list[Any],
+                     done: dict[str, str], rows: list[dict[str, Any]]) -> Any:
+    """Mask the values of a kept text column, auditing each identifier once per value.
+
+    ``done`` maps a value already masked to its masked text (shared across the blocks of
+    a stream, so a value is audited once); audit rows are appended to ``rows``.
+
+    Returns
+    -------
+    pandas.arrays.ArrowStringArray or pandas.array
+        The masked values (``"str"`` dtype; missing stay missing).
+    """
+    masked_header = det.mask(str(column))[0]
+    out = []
+    for v in values:
+        if v is None or _isna(v):
+            out.append(None)
+            continue
+        if v not in done:
+            hits = det.find(v)
+            done[v] = _apply(v, hits, None)
+            for h in hits:
+                rows.append({
+                    "response_id": None, "stage": "deidentify", "action": "mask",
+                    "reason": h.kind,
+                    "detail": f"kept column [{h.start}:{h.end}] hmac-sha256 "
+                    + _digest(key, h.key),
+                    "column": masked_header, "kind": h.kind, "start": h.start,
+                    "end": h.end, "digest": _digest(key, h.key),
+                })
+        out.append(done[v])
+    return pd.array(out, dtype="str")
+
+
 def safe_table(
     df: pd.DataFrame,
     *,
@@ -1601,34 +1635,7 @@ def safe_table(
     for c in keep:
         if c in SAFE_COLUMNS or out[c].dtype == bool or not pd.api.types.is_string_dtype(out[c]):
             continue
-        masked_header = det.mask(str(c))[0]
-        done: dict[str, str] = {}
-        values = []
-        for v in out[c].tolist():
-            if v is None or _isna(v):
-                values.append(None)
-                continue
-            if v not in done:
-                hits = det.find(v)
-                done[v] = _apply(v, hits, None)
-                for h in hits:
-                    rows.append(
-                        {
-                            "response_id": None,
-                            "stage": "deidentify",
-                            "action": "mask",
-                            "reason": h.kind,
-                            "detail": f"kept column [{h.start}:{h.end}] hmac-sha256 "
-                            + _digest(key, h.key),
-                            "column": masked_header,
-                            "kind": h.kind,
-                            "start": h.start,
-                            "end": h.end,
-                            "digest": _digest(key, h.key),
-                        }
-                    )
-            values.append(done[v])
-        out[c] = pd.array(values, dtype="str")
+        out[c] = mask_kept_column(det, key, c, out[c].tolist(), {}, rows)
     mapping: dict[str, str] = {}
     if pseudonymise:
         out, mapping = pseudonymise_ids(out, key)

@@ -319,10 +319,14 @@ class Project:
         every other coder in ``corpus/coding/codings-<coder>.csv``, so two coders never
         write the same file.
         """
-        coder = _check_coder(coder) if coder is not None else self.coder
+        coder = self._coder(coder)
         if coder == self.settings.coder:
             return self.paths.codings
         return self.paths.coding / f"codings-{coder}.csv"
+
+    def _coder(self, coder: str | None) -> str:
+        """Return the coder of a call: ``coder`` (checked: it names a file) or this object's."""
+        return _check_coder(coder) if coder is not None else self.coder
 
     def codings_files(self) -> list[Path]:
         """Every codings file of the study, the study coder's first, then by name."""
@@ -753,7 +757,7 @@ class Project:
     def _restore_entry(self, entry: Path) -> list[str]:
         from .io import atomic_write_bytes
 
-        meta = json.loads((entry / "change.json").read_text(encoding="utf-8"))
+        meta = _read_change(entry)
         restored = []
         for f in meta["files"]:
             target = self.root / f["path"]
@@ -784,7 +788,7 @@ class Project:
         if hist.is_dir():
             for p in sorted(hist.iterdir()):
                 if p.name.isdigit():
-                    meta = json.loads((p / "change.json").read_text(encoding="utf-8"))
+                    meta = _read_change(p)
                     rows.append({"number": int(p.name), "action": meta["action"],
                                  "files": ", ".join(f["path"] for f in meta["files"])})
         return pd.DataFrame(rows, columns=["number", "action", "files"])
@@ -822,12 +826,11 @@ class Project:
             if not entries:
                 raise InputError("nothing to undo")
             last = entries[-1]
+            meta = _read_change(last)
             if expect is not None and int(last.name) != int(expect):
-                meta = json.loads((last / "change.json").read_text(encoding="utf-8"))
                 raise InputError(f"the last change of the study ({meta['action']!r}, number "
                                  f"{int(last.name)}) was made elsewhere after this one "
                                  f"(number {int(expect)}); undo it where it was made first")
-            meta = json.loads((last / "change.json").read_text(encoding="utf-8"))
             self._restore_entry(last)
             shutil.rmtree(last, ignore_errors=True)
         self._cache.clear()
@@ -950,7 +953,7 @@ class Project:
         >>> segment["code"], segment["excerpt"], segment["coder"]
         ('night-work', 'hard to reach on nights', 'researcher')
         """
-        coder = _check_coder(coder) if coder is not None else self.coder
+        coder = self._coder(coder)
         path = self.codings_file(coder)
         rid, s, e, text = self._locate(response_id, excerpt, start, end, occurrence)
         with self._change(f"code {rid}[{s}:{e}] as {code!r} ({coder})",
@@ -972,11 +975,10 @@ class Project:
             from .coding import _typed, empty_codings
 
             df = df if df is not None else empty_codings()
-            dup = (df["response_id"] == rid) & (df["code"] == cid) & (df["start"] == s) & (
-                df["end"] == e) & (df["coder"] == coder)
-            if bool(dup.fillna(False).any()):
+            dup = _segment(df, rid, cid, s, e) & (df["coder"] == coder).fillna(False).to_numpy()
+            if dup.any():
                 if memo:
-                    df.loc[dup.fillna(False).to_numpy(), "memo"] = memo
+                    df.loc[dup, "memo"] = memo
                     self._write_codings(path, df)
             else:
                 self._write_codings(path, pd.concat([_typed(df), _typed(pd.DataFrame([row]))],
@@ -1011,7 +1013,7 @@ class Project:
         from .coding import _typed, empty_codings
         from .errors import ValidationError
 
-        coder = _check_coder(coder) if coder is not None else self.coder
+        coder = self._coder(coder)
         table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
         for col in ("response_id", "code"):
             if col not in table.columns:
@@ -1166,7 +1168,7 @@ class Project:
         InputError
             If no segment matches.
         """
-        coder = _check_coder(coder) if coder is not None else self.coder
+        coder = self._coder(coder)
         path = self.codings_file(coder)
         cid = self._existing_id(code) if code is not None else None
         with self._change(f"uncode {response_id} {cid or ''} ({coder})".strip(), [path]):
@@ -1198,7 +1200,7 @@ class Project:
         InputError
             If the segment is not found or the new span is empty or outside the text.
         """
-        coder = _check_coder(coder) if coder is not None else self.coder
+        coder = self._coder(coder)
         path = self.codings_file(coder)
         cid = self._existing_id(code)
         rid, s2, e2, text = self._locate(response_id, None, new_start, new_end, None)
@@ -1206,8 +1208,7 @@ class Project:
             df = self._read_codings(path) if path.is_file() else None
             if df is None:
                 raise InputError(f"coder {coder!r} has no coded segments")
-            m = ((df["response_id"] == rid) & (df["code"] == cid) & (df["start"] == int(start))
-                 & (df["end"] == int(end))).fillna(False).to_numpy(dtype=bool)
+            m = _segment(df, rid, cid, start, end)
             if not m.any():
                 raise InputError(f"no segment {rid}[{start}:{end}] coded {cid!r} by {coder!r}")
             df.loc[m, "start"], df.loc[m, "end"] = s2, e2
@@ -1220,16 +1221,14 @@ class Project:
     def annotate(self, response_id: str, code: str, *, start: int, end: int, memo: str,
                  coder: str | None = None) -> None:
         """Set the memo of one coded segment."""
-        coder = _check_coder(coder) if coder is not None else self.coder
+        coder = self._coder(coder)
         path = self.codings_file(coder)
         cid = self._existing_id(code)
         with self._change(f"memo on {response_id}[{start}:{end}] {cid}", [path]):
             df = self._read_codings(path) if path.is_file() else None
             if df is None:
                 raise InputError(f"coder {coder!r} has no coded segments")
-            m = ((df["response_id"] == str(response_id)) & (df["code"] == cid)
-                 & (df["start"] == int(start)) & (df["end"] == int(end))
-                 ).fillna(False).to_numpy(dtype=bool)
+            m = _segment(df, response_id, cid, start, end)
             if not m.any():
                 raise InputError(f"no segment {response_id}[{start}:{end}] coded {cid!r}")
             df.loc[m, "memo"] = memo if memo else pd.NA
@@ -2150,6 +2149,18 @@ class Project:
 
 
 # --------------------------------------------------------------------------- module helpers
+
+
+def _read_change(entry: Path) -> dict[str, Any]:
+    """Read the ``change.json`` of a history entry (action and files)."""
+    return json.loads((entry / "change.json").read_text(encoding="utf-8"))
+
+
+def _segment(df: pd.DataFrame, response_id: Any, code: str, start: Any, end: Any) -> Any:
+    """Boolean mask of the rows of a codings table that are this segment of this code."""
+    return ((df["response_id"] == str(response_id)) & (df["code"] == code)
+            & (df["start"] == int(start)) & (df["end"] == int(end))
+            ).fillna(False).to_numpy(dtype=bool)
 
 
 def _empty_responses() -> pd.DataFrame:

@@ -423,33 +423,14 @@ def _public_block(deid: pd.DataFrame, shape: _Shape, g: _Global, lo: int, cfg: _
                   keep_done: dict[str, dict[str, str]], keep_rows: list[dict[str, Any]]
                   ) -> pd.DataFrame:
     """Return the public block: safe columns, kept columns masked, pseudonymised ids."""
-    from .deidentify import _apply, _cached_deidentifier, _digest, _isna
+    from .deidentify import _cached_deidentifier, mask_kept_column
     from .schemas import conform
 
     det = _cached_deidentifier(cfg.names, cfg.organisations, True)
     out = deid[shape.kept].copy()
     for c in shape.masked_text_columns:
-        masked_header = det.mask(str(c))[0]
-        done = keep_done.setdefault(c, {})
-        values = []
-        for v in out[c].tolist():
-            if v is None or _isna(v):
-                values.append(None)
-                continue
-            if v not in done:
-                hits = det.find(v)
-                done[v] = _apply(v, hits, None)
-                for h in hits:
-                    keep_rows.append({
-                        "response_id": None, "stage": "deidentify", "action": "mask",
-                        "reason": h.kind,
-                        "detail": f"kept column [{h.start}:{h.end}] hmac-sha256 "
-                        + _digest(cfg.salt, h.key),
-                        "column": masked_header, "kind": h.kind, "start": h.start,
-                        "end": h.end, "digest": _digest(cfg.salt, h.key),
-                    })
-            values.append(done[v])
-        out[c] = pd.array(values, dtype="str")
+        out[c] = mask_kept_column(det, cfg.salt, c, out[c].tolist(),
+                                  keep_done.setdefault(c, {}), keep_rows)
     n = len(out)
     out["response_id"] = pd.array(g.new_ids[lo:lo + n], dtype="str")
     if "respondent_id" in out.columns:
