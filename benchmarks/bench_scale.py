@@ -6,6 +6,10 @@ Run from the project root::
     .venv/bin/python benchmarks/bench_scale.py --n 10000       # one size
     .venv/bin/python benchmarks/bench_scale.py --million       # also 1M (long)
 
+Then, in a process of its own, the ingest part (``benchmarks/bench_scale_ingest.py``: read
+-> clean -> de-identify -> segment, one process and a Dask LocalCluster of ``--dask``
+workers, with the single / Dask ratio) for the same sizes; ``--no-ingest`` skips it.
+
 For each size it builds SYNTHETIC coded responses (templates below; each response is coded
 to the theme of its first subject, one in twenty to a second theme as well), embeds them
 with the static backend (a model2vec model distilled from the packaged all-MiniLM-L6-v2 on
@@ -24,7 +28,10 @@ and the MiniLM / static encoding ratio on a sample (``--encode-sample`` texts, b
 same number of threads), with MiniLM's time extrapolated to the full size.
 
 Above 20,000 responses the topic model uses PCA and mini-batch k-means (linear time and
-memory), which the output states. Nothing here is survey data.
+memory), which the output states. The topic check runs with ``cache_dir=None``, so every
+fit is measured (the fit cache would make a re-run nearly free). The last line gives the
+process's peak resident memory from the kernel (``ru_maxrss``), which also catches spikes
+shorter than the 20 ms sampling. Nothing here is survey data.
 """
 
 from __future__ import annotations
@@ -192,8 +199,10 @@ def run_size(n: int, args: argparse.Namespace, cache: str) -> None:
     ]
     try:
         with mon.step("topic check total", n):
+            # cache_dir=None: every fit is fitted (the fit cache would make a re-run free)
             check = cmp.topic_check(responses, codings, themes, embeddings=emb,
-                                    n_seeds=args.seeds, n_permutations=args.permutations)
+                                    n_seeds=args.seeds, n_permutations=args.permutations,
+                                    cache_dir=None)
     finally:
         for u in undo:
             u()
@@ -246,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", default=None,
                     help="embedding cache directory (default: a temporary one, so the first "
                          "size includes the distillation)")
+    ap.add_argument("--no-ingest", action="store_true",
+                    help="skip the ingest part (read -> clean -> de-identify -> segment, "
+                         "single process and Dask: benchmarks/bench_scale_ingest.py)")
+    ap.add_argument("--dask", type=int, default=2,
+                    help="workers of the LocalCluster of the ingest part (0: no Dask)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch threads for MiniLM and the distillation (default min(4, CPUs))")
     args = ap.parse_args(argv)
@@ -270,6 +284,19 @@ def main(argv: list[str] | None = None) -> int:
             for n in sizes:
                 print(f"  at {n:,} responses MiniLM would take ~{n / minilm / 60:,.1f} min, "
                       f"static {n / static:,.1f} s")
+    if not args.no_ingest:
+        # in a process of its own, so that its peak memory is its own
+        import subprocess
+
+        print("\nIngest: read -> clean -> de-identify -> segment "
+              "(benchmarks/bench_scale_ingest.py)", flush=True)
+        cmd = [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                            "bench_scale_ingest.py"), "--one-file"]
+        for n in sizes:
+            cmd += ["--n", str(n)]
+        if args.dask:
+            cmd += ["--dask", str(args.dask)]
+        subprocess.run(cmd, check=True)
     return 0
 
 

@@ -8,7 +8,8 @@ Run from the project root (the machine is shared: numbers are noisy)::
 
 Responses come from a fast deterministic bulk generator (two open-text questions per
 respondent; non-answers, long copied answers, resubmissions, titled and listed names), in
-exports of at most 100,000 rows (``thematic.ingest.MAX_ROWS`` is 200,000 per export). For
+exports of at most 100,000 rows, or with ``--one-file`` in ONE CSV export (500,000 rows
+for a million responses: text exports are streamed, ``thematic.ingest.MAX_CSV_ROWS``). For
 each size it prints, per step, the wall time, the peak RSS of the process during the step
 (sampled every 20 ms) and responses/s:
 
@@ -73,17 +74,18 @@ class Peak:
         self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
-def generate(folder: Path, n_responses: int, seed: int = 42) -> list[Path]:
+def generate(folder: Path, n_responses: int, seed: int = 42, one_file: bool = False) -> list[Path]:
     """Write SYNTHETIC exports holding ``n_responses`` responses (2 per respondent)."""
     rng = random.Random(seed)
     n_resp = n_responses // 2
+    per_export = max(1, n_resp) if one_file else ROWS_PER_EXPORT
     paths = []
-    for k, lo in enumerate(range(0, n_resp, ROWS_PER_EXPORT)):
+    for k, lo in enumerate(range(0, n_resp, per_export)):
         path = folder / f"export-{k}.csv"
         with path.open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["pid", "group", "experience", "learning"])
-            for i in range(lo, min(lo + ROWS_PER_EXPORT, n_resp)):
+            for i in range(lo, min(lo + per_export, n_resp)):
                 pid = f"P{i if rng.random() > 0.02 else max(0, i - 1):07d}"
                 row = [pid, "A" if i % 3 else "B"]
                 for _ in range(2):
@@ -170,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chunksize", type=int, default=50_000)
     ap.add_argument("--dask", type=int, default=0, help="also on a LocalCluster of N workers")
     ap.add_argument("--check", action="store_true", help="compare with the single-pass run")
+    ap.add_argument("--one-file", action="store_true",
+                    help="write each size as ONE CSV export (the single-export streaming path)")
     args = ap.parse_args(argv)
     sizes = args.n or [10_000, 100_000]
     if args.full:
@@ -189,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for n in sizes:
             with tempfile.TemporaryDirectory() as tmp:
-                paths = generate(Path(tmp), n)
+                paths = generate(Path(tmp), n, one_file=args.one_file)
                 t_read, peak_read, n_read = time_read(paths, args.chunksize)
                 r = run(paths, args.chunksize)
                 load = ", ".join(f"{x:.2f}" for x in os.getloadavg())

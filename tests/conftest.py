@@ -26,7 +26,7 @@ def source_text() -> str:
 #: Python 3.13 (`make test-py313`) deselects them with `-m "not topics"`.
 _TOPIC_MODULES = frozenset({
     "test_topics.py", "test_embeddings.py", "test_compare.py", "test_cli_compare.py",
-    "test_scale.py", "test_distributed.py",
+    "test_scale.py", "test_distributed.py", "test_fitcache.py",
 })
 #: Single tests elsewhere that fit a topic model.
 _TOPIC_TESTS = frozenset({"test_topic_check_of_the_study"})

@@ -760,3 +760,38 @@ def test_published_study_figures_are_byte_identical_to_the_committed_ones(codebo
     for p in written:
         if p.suffix == ".svg":
             assert p.read_bytes() == (ROOT / "figures" / p.name).read_bytes(), p.name
+
+
+def test_an_unchanged_figure_is_not_drawn_again_and_a_changed_one_is(codebook, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setenv("THEMATIC_CACHE_DIR", str(tmp_path / "cache"))
+    drawn = []
+    real = F._render
+    monkeypatch.setattr(F, "_render", lambda fig, fmt: drawn.append(fmt) or real(fig, fmt))
+    out = tmp_path / "figures"
+    first = [p.read_bytes() for p in F.write_figure(F.plot_thematic_map(codebook), "m", out)]
+    assert drawn == ["svg", "png", "pdf"]
+    drawn.clear()
+    again = F.write_figure(F.plot_thematic_map(codebook), "m", out)
+    assert drawn == ["svg"]  # the SVG is the fingerprint; PNG and PDF are kept
+    assert [p.read_bytes() for p in again] == first
+    # a file changed or removed on disk is written again
+    (out / "m.png").write_bytes(b"edited")
+    (out / "m.pdf").unlink()
+    drawn.clear()
+    F.write_figure(F.plot_thematic_map(codebook), "m", out)
+    assert drawn == ["svg", "png", "pdf"]
+    assert [p.read_bytes() for p in sorted(out.iterdir(), key=lambda p: ["svg", "png", "pdf"]
+                                           .index(p.suffix[1:]))] == first
+    # a different figure under the same name is drawn in full
+    drawn.clear()
+    F.write_figure(F.plot_section_map(codebook, "WC"), "m", out)
+    assert drawn == ["svg", "png", "pdf"]
+    assert (out / "m.svg").read_bytes() != first[0]
+    # without a cache every format is drawn every time
+    monkeypatch.setenv("THEMATIC_CACHE_DIR", "")
+    monkeypatch.chdir(tmp_path)
+    drawn.clear()
+    F.write_figure(F.plot_thematic_map(codebook), "m", out)
+    F.write_figure(F.plot_thematic_map(codebook), "m", out)
+    assert drawn == ["svg", "png", "pdf"] * 2

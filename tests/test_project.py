@@ -59,6 +59,22 @@ def test_create_lays_out_a_study_and_refuses_to_overwrite(tmp_path: Path) -> Non
     assert (tmp_path / "busy" / "x.txt").read_text() == "keep me"
 
 
+def test_starter_notebooks_are_what_nbformat_writes(tmp_path: Path) -> None:
+    import nbformat
+
+    p = Project.create(tmp_path / "s", title="Études « T » 💬", group_label="staff group")
+    written = sorted((p.root / "notebooks").glob("*.ipynb"))
+    assert len(written) == 4
+    for path in written:
+        raw = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(raw, as_version=4)
+        nbformat.validate(nb)
+        assert nbformat.writes(nb) + "\n" == raw  # the layout nbformat itself writes
+        assert all(c.get("outputs", []) == [] for c in nb.cells)
+    assert "Études « T » 💬" in (p.root / "notebooks" / "01-familiarise.ipynb").read_text(
+        encoding="utf-8")
+
+
 def test_open_finds_the_study_from_a_subfolder(study: Project, monkeypatch) -> None:
     monkeypatch.delenv("THEMATIC_PROJECT_ROOT", raising=False)
     assert find_study_root(study.root / "notebooks") == study.root

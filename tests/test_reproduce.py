@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 
@@ -46,3 +48,67 @@ def test_notebook_order(tmp_path):
     assert [p.name for p in notebook_order(tmp_path)] == [
         "00-a.ipynb", "01-b.ipynb", "howto-x.ipynb"
     ]
+
+
+def test_reproduce_runs_numbered_notebooks_in_order_beside_the_others(tmp_path, monkeypatch):
+    import thematic
+    from thematic.reproduce import reproduce
+
+    monkeypatch.delenv("THEMATIC_CACHE_DIR", raising=False)
+    study = thematic.Project.create(tmp_path / "s", title="Tiny", notebooks=False)
+    nbdir = study.paths.notebooks
+    nbdir.mkdir(exist_ok=True)
+    log = tmp_path / "log.txt"
+    step = ("import os, pathlib, time\n"
+            "p = pathlib.Path({log!r}); time.sleep({pause})\n"
+            "p.write_text(p.read_text() + '{name} ' if p.exists() else '{name} ')\n"
+            "print(os.environ['THEMATIC_CACHE_DIR'])")
+    for name, pause in [("00-a", 0.5), ("01-b", 0), ("02-c", 0), ("howto-x", 0),
+                        ("howto-y", 0)]:
+        _nb(nbdir / f"{name}.ipynb", step.format(log=str(log), pause=pause, name=name))
+    lines = []
+    done = reproduce(study.root, echo=lines.append, jobs=2)
+    assert sorted(p.name for p in done) == sorted(p.name for p in nbdir.glob("*.ipynb"))
+    order = log.read_text().split()
+    numbered = [n for n in order if n[0].isdigit()]
+    assert numbered == ["00-a", "01-b", "02-c"]
+    assert order.index("howto-x") < order.index("01-b")  # ran beside 00-a, not after it
+    # figures and appendix follow the numbered notebooks (how-tos may still be running)
+    started = [line.split("] ")[1] for line in lines if line.startswith("[")]
+    assert lines.index("figures/") > max(lines.index(f"[{started.index(n) + 1}/5] {n}")
+                                         for n in ("00-a.ipynb", "01-b.ipynb", "02-c.ipynb"))
+    assert lines.index("appendix/") == lines.index("figures/") + 1
+    durations = json.loads((study.paths.cache / "reproduce-durations.json").read_text())
+    assert set(durations) == {p.name for p in done} and durations["00-a.ipynb"] >= 0.5
+    out = nbformat.read(nbdir / "howto-y.ipynb", as_version=4).cells[1].outputs[0]["text"]
+    assert out.strip() == str(study.paths.cache)  # every kernel shares the study's cache
+
+
+def test_reproduce_stops_at_a_failing_notebook_and_names_it(tmp_path, monkeypatch):
+    import thematic
+    from thematic.reproduce import reproduce
+
+    monkeypatch.delenv("THEMATIC_CACHE_DIR", raising=False)
+    study = thematic.Project.create(tmp_path / "s", title="Tiny", notebooks=False)
+    nbdir = study.paths.notebooks
+    nbdir.mkdir(exist_ok=True)
+    _nb(nbdir / "00-a.ipynb", "raise RuntimeError('broken step')")
+    _nb(nbdir / "01-b.ipynb", "1")
+    _nb(nbdir / "howto-x.ipynb", "1")
+    before = (nbdir / "01-b.ipynb").read_bytes()
+    for jobs in (1, 2):
+        with pytest.raises(NotebookError, match=r"00-a\.ipynb: code cell 1 failed.*broken"):
+            reproduce(study.root, echo=lambda s: None, jobs=jobs)
+        assert (nbdir / "01-b.ipynb").read_bytes() == before  # the sequence stopped
+    assert not list(study.paths.figures.glob("*.svg"))  # nothing regenerated after a failure
+
+
+def test_independent_notebooks_run_longest_first_by_their_last_run():
+    from pathlib import Path
+
+    from thematic.reproduce import _longest_first
+
+    nbs = [Path(f"howto-{c}.ipynb") for c in "abcd"]
+    last = {"howto-a.ipynb": 2.0, "howto-b.ipynb": 9.5, "howto-d.ipynb": 4.0}
+    assert [p.name for p in _longest_first(nbs, last)] == [
+        "howto-c.ipynb", "howto-b.ipynb", "howto-d.ipynb", "howto-a.ipynb"]  # unknown first

@@ -196,6 +196,38 @@ def test_fits_emit_no_warnings(corpus, st, themes):
     assert [str(w.message) for w in caught] == []
 
 
+def test_theme_keywords_do_not_depend_on_the_embeddings(corpus, st):
+    docs, labels = corpus["text"].tolist(), corpus["code"].tolist()
+    pd.testing.assert_frame_equal(theme_keywords(docs, labels),
+                                  theme_keywords(docs, labels, embeddings=st), check_exact=True)
+
+
+def test_zero_shot_similarities_in_blocks_equal_one_pass(corpus, st, themes):
+    from thematic.topics import _cosine, _cosine_blocks
+
+    theme_vecs = np.asarray(st.embedder.transform(list(themes.values())), dtype=np.float64)
+    whole = _cosine(st.vectors.astype(np.float64), theme_vecs)
+    np.testing.assert_allclose(_cosine_blocks(st.vectors, theme_vecs, block=7), whole,
+                               rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(_cosine_blocks(st.vectors, theme_vecs), whole)
+
+
+@pytest.mark.parametrize("block", [5, 13])
+def test_zero_shot_in_blocks_assigns_as_one_run(corpus, st, themes, monkeypatch, block):
+    import thematic.topics as T
+
+    docs = corpus["text"].tolist()
+    # a threshold that leaves some responses unassigned, so blocks meet both cases
+    cut = float(zero_shot_themes(docs, themes, st)["nearest_similarity"].median())
+    whole = zero_shot_themes(docs, themes, st, min_similarity=cut,
+                             own_themes=corpus["code"].tolist())
+    assert whole["assigned_theme"].notna().any() and whole["assigned_theme"].isna().any()
+    monkeypatch.setattr(T, "ZERO_SHOT_BLOCK", block)
+    blocks = zero_shot_themes(docs, themes, st, min_similarity=cut,
+                              own_themes=corpus["code"].tolist())
+    pd.testing.assert_frame_equal(whole, blocks, check_exact=True)
+
+
 def test_theme_keywords_manual_mode(corpus):
     kw = theme_keywords(corpus["text"].tolist(), corpus["code"].tolist(), top_n=5)
     assert list(kw.columns) == ["theme", "rank", "word", "weight"]

@@ -124,17 +124,30 @@ def starter_notebooks(settings: StudySettings) -> dict[str, list[dict]]:
 
 
 def _notebook(cells: list[dict]) -> str:
-    import nbformat
+    """Return a notebook (nbformat 4.5 JSON, as ``nbformat.writes`` lays it out).
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata = {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                  "name": "python3"},
-                   "language_info": {"name": "python"}}
-    nb.cells = [nbformat.from_dict({**c, "id": f"cell-{i}"}) for i, c in enumerate(cells)]
-    for c in nb.cells:
-        if c.cell_type == "code":
-            c.outputs = []
-    return nbformat.writes(nb) + "\n"
+    Written directly: importing :mod:`nbformat` costs seconds (its JSON-schema validator
+    compiles URI grammars on import), paid by every new study. The tests validate the
+    result with :mod:`nbformat`.
+    """
+    import json
+
+    out = []
+    for i, c in enumerate(cells):
+        cell = {**c, "id": f"cell-{i}", "source": str(c["source"]).splitlines(keepends=True)}
+        if cell["cell_type"] == "code":
+            cell["outputs"] = []
+        out.append(cell)
+    nb = {
+        "cells": out,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(nb, indent=1, sort_keys=True, separators=(",", ": "),
+                      ensure_ascii=False) + "\n"
 
 
 def write_study_skeleton(root: Path, settings: StudySettings, *, notebooks: bool = True) -> None:

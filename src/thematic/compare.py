@@ -914,6 +914,9 @@ class TopicCheck:
         What one document is called in the summary (a study's ``settings.unit``:
         ``"extract"`` for published extracts, ``"response"`` for survey responses);
         default the neutral ``"document"``. The JSON's keys do not depend on it.
+    fits_from_cache : int
+        How many of the seeds' fits were read from the fit cache rather than fitted
+        (the results are the same either way; not part of the JSON or the summary).
     """
 
     n_documents: int
@@ -952,6 +955,7 @@ class TopicCheck:
     monte_carlo: pd.DataFrame | None = None
     large_n: int = 20_000
     unit: str = "document"
+    fits_from_cache: int = 0
 
     @property
     def units(self) -> str:
@@ -1352,21 +1356,53 @@ def _check_data(
     return _CheckData(table, themes, ind, first, coded, docs, rids, embeddings, n_excluded)
 
 
-def _fit_seeds(
-    template: Any, seeds: list[int], d: _CheckData, progress: bool
-) -> tuple[list[Any], list[pd.DataFrame]]:
-    """Fit a clone of ``template`` per seed; return the fits and their topic assignments."""
+def _data_key(docs: Sequence[str], embeddings: Any) -> str:
+    """Digest of the documents and their vectors, the data part of a fit-cache key."""
+    from ._fitcache import digest_array, digest_texts
+    from .topics import _vectors
+
+    vectors = _vectors(embeddings, len(docs))
+    backend = getattr(embeddings, "backend", "precomputed")
+    return f"{digest_texts(docs)}:{digest_array(vectors)}:{backend}"
+
+
+def _fit_one(template: Any, seed: int, docs: list[str], embeddings: Any, cache: Any,
+             data_key: str | None) -> Any:
+    """Fit a clone of ``template`` with ``seed``, or read that fit from ``cache``."""
     from sklearn.base import clone
 
+    from .topics import TopicModel
+
+    tm = clone(template).set_params(random_state=seed)
+    params = (tm._cache_params() if cache is not None and data_key is not None
+              and isinstance(tm, TopicModel) else None)
+    if params is None:
+        return tm.fit(docs, embeddings=embeddings)
+    key = cache.key("fit", data=data_key, params=params)
+    state = cache.load_arrays(key)
+    if state is not None:
+        try:
+            return tm._restore_fit(state, embeddings)
+        except (KeyError, ValueError, TypeError):
+            pass  # an entry of another layout: fit again and replace it
+    tm.fit(docs, embeddings=embeddings)
+    cache.save_arrays(key, tm._fit_state())
+    return tm
+
+
+def _fit_seeds(
+    template: Any, seeds: list[int], d: _CheckData, progress: bool, cache: Any
+) -> tuple[list[Any], list[pd.DataFrame]]:
+    """Fit (or read from ``cache``) a clone of ``template`` per seed, with assignments."""
     fits, frames = [], []
     iterator: Iterable[int] = seeds
     if progress:
         from tqdm.auto import tqdm
 
         iterator = tqdm(seeds, desc="seeds")
+    data_key = _data_key(d.docs, d.embeddings) if cache is not None else None
     for seed in iterator:
-        tm = clone(template).set_params(random_state=seed)
-        tm.fit(d.docs, embeddings=d.embeddings)
+        tm = _fit_one(template, seed, d.docs, d.embeddings, cache, data_key)
         fits.append(tm)
         frames.append(tm.topics_frame(d.rids))
     return fits, frames
@@ -1513,23 +1549,48 @@ def _reading_list(
 
 
 def _keywords_and_zero_shot(
-    d: _CheckData, extracts: pd.DataFrame, texts: np.ndarray, min_similarity: float
+    d: _CheckData, extracts: pd.DataFrame, texts: np.ndarray, min_similarity: float,
+    cache: Any = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Return BERTopic's manual-mode theme keywords, the zero-shot table and its summary."""
+    from ._fitcache import digest_array, digest_texts
     from .embeddings import Embeddings
     from .topics import theme_keywords, zero_shot_themes
 
     themes, table, embeddings = d.themes, d.table, d.embeddings
     labels_lists = [[themes[j] for j in np.flatnonzero(row)] for row in d.ind]
-    sub = Embeddings(embeddings.vectors[d.coded], embeddings.backend, embeddings.model_sha256,
-                     0, embeddings.embedder, embeddings.device)
-    keywords = theme_keywords(list(texts), labels_lists, embeddings=sub)
+    # every response coded (a large survey coded in full): a view, not a copy of the vectors
+    every = len(d.coded) == len(embeddings.vectors)
+    sub = Embeddings(embeddings.vectors if every else embeddings.vectors[d.coded],
+                     embeddings.backend, embeddings.model_sha256, 0, embeddings.embedder,
+                     embeddings.device)
     definitions = {
         t: (f"{n}. {dfn}" if dfn else n)
         for t, n, dfn in zip(table["theme"], table["name"], table["definition"], strict=True)
     }
-    zs = zero_shot_themes(list(texts), definitions, sub, min_similarity=min_similarity,
-                          response_ids=extracts["response_id"].tolist(), own_themes=labels_lists)
+    rids = extracts["response_id"].tolist()
+    kw_key = zs_key = None
+    keywords = zs = None
+    if cache is not None:
+        docs_key = digest_texts(texts)
+        kw_key = cache.key("keywords", docs=docs_key, labels=labels_lists)
+        zs_key = cache.key(
+            "zero-shot", docs=docs_key, vectors=digest_array(np.asarray(sub.vectors)),
+            backend=sub.backend, weights=sub.model_sha256, device=sub.device,
+            embedder=getattr(sub.embedder, "settings_", None), themes=definitions,
+            min_similarity=float(min_similarity), ids=digest_texts(map(str, rids)),
+            own=labels_lists)
+        keywords, zs = cache.load_table(kw_key), cache.load_table(zs_key)
+    if keywords is None:
+        # c-TF-IDF words do not depend on the embeddings: none are passed (memory at large n)
+        keywords = theme_keywords(list(texts), labels_lists)
+        if cache is not None:
+            cache.save_table(kw_key, keywords)
+    if zs is None:
+        zs = zero_shot_themes(list(texts), definitions, sub, min_similarity=min_similarity,
+                              response_ids=rids, own_themes=labels_lists)
+        if cache is not None:
+            cache.save_table(zs_key, zs)
     n_themes_per_doc = d.ind.sum(axis=1)
     zs_summary = {
         "theme_text": "name. definition",
@@ -1618,7 +1679,11 @@ def topic_check(
         Precomputed embeddings of ``responses["text"]`` (after dropping empty texts;
         with or without the excluded rows).
     cache_dir : str, os.PathLike, "auto" or None
-        Embedding cache.
+        Embedding cache, and cache of the topic-model fits and of the keyword and
+        zero-shot tables (``<cache_dir>/fits``; see :mod:`thematic._fitcache`): a re-run
+        on unchanged responses, codings, embeddings, settings, package versions and
+        ``thematic.topics`` code reads the fits instead of repeating them, with identical
+        results. ``None`` turns both off.
     progress : bool
         Progress bars over seeds and permutations.
     large_n : int, optional
@@ -1652,7 +1717,10 @@ def topic_check(
     k_eff = int(k) if k is not None else len(d.themes)
     seeds = [int(random_state) + i for i in range(int(n_seeds))]
     template = _topic_template(model, k_eff, clustering, large)
-    fits, frames = _fit_seeds(template, seeds, d, progress)
+    from ._fitcache import FitCache
+
+    cache = FitCache.at(cache_dir)
+    fits, frames = _fit_seeds(template, seeds, d, progress, cache)
     ref = fits[0]
     few = _fewer_topics(fits, seeds)
     if few:
@@ -1667,7 +1735,7 @@ def topic_check(
     extracts, texts, theme_str = _extract_table(d, parts)
     disagreements = _reading_list(d, extracts, topics_df, recovery, texts, theme_str)
     keywords, zs, zs_summary = _keywords_and_zero_shot(d, extracts, texts,
-                                                       zero_shot_min_similarity)
+                                                       zero_shot_min_similarity, cache)
     params = _check_params(ref, d, zero_shot_min_similarity)
     themes_df = d.table.copy()
     themes_df["n_documents"] = d.ind.sum(axis=0).astype("int64")
@@ -1687,6 +1755,7 @@ def topic_check(
         model_sha256=d.embeddings.model_sha256, params=params, device=d.embeddings.device,
         reduction=ref.reduction_, warnings=messages, n_excluded=d.n_excluded,
         monte_carlo=monte_carlo, large_n=large, unit=unit,
+        fits_from_cache=sum(getattr(f, "bertopic_", True) is None for f in fits),
     )
 
 
@@ -1770,7 +1839,7 @@ def k_sweep(
     multi_label : {"first", "drop", "duplicate"}
         Single-label rule.
     cache_dir : str, os.PathLike, "auto" or None
-        Embedding cache.
+        Embedding cache and fit cache (as in :func:`topic_check`).
 
     Returns
     -------
@@ -1785,8 +1854,6 @@ def k_sweep(
         For a bad option, a ``k`` out of range, a model that has no number of clusters,
         or embeddings that do not match the responses.
     """
-    from sklearn.base import clone
-
     from .embeddings import Embeddings, embed
 
     ks = [int(k) for k in ks]
@@ -1810,11 +1877,15 @@ def k_sweep(
     elif not isinstance(embeddings, Embeddings) or len(embeddings) != len(docs):
         raise InputError("embeddings must be an Embeddings object for the responses' texts")
     seeds = [int(random_state) + i for i in range(int(n_seeds))]
+    from ._fitcache import FitCache
+
+    cache = FitCache.at(cache_dir)
+    data_key = _data_key(docs, embeddings) if cache is not None else None
     rows, formed = [], {}
     for k in ks:
         for seed in seeds:
-            tm = clone(templates[k]).set_params(random_state=seed)
-            labels = tm.fit_predict(docs, embeddings=embeddings)
+            tm = _fit_one(templates[k], seed, docs, embeddings, cache, data_key)
+            labels = tm.labels_
             formed[k] = min(formed.get(k, tm.n_topics_), tm.n_topics_)
             st = agreement_statistics(ind_all[coded], first_all[coded], labels[coded],
                                       multi_label=multi_label)

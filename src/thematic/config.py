@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RANDOM_STATE", "ProjectPaths", "find_project_root", "project_paths"]
+__all__ = ["RANDOM_STATE", "ProjectPaths", "find_project_root", "project_paths", "resolve_cache_dir"]
 
 #: The seed every random step uses unless the caller passes another ``random_state``.
 RANDOM_STATE: int = 20230701
@@ -124,3 +124,30 @@ class ProjectPaths:
 def project_paths(root: str | os.PathLike[str] | None = None) -> ProjectPaths:
     """Paths of the project at ``root`` (found with :func:`find_project_root` if omitted)."""
     return ProjectPaths(Path(root).resolve() if root else find_project_root())
+
+
+def resolve_cache_dir(cache_dir: str | os.PathLike[str] | None = "auto") -> Path | None:
+    """Return the cache directory meant by ``cache_dir``.
+
+    Parameters
+    ----------
+    cache_dir : str, os.PathLike, "auto" or None
+        ``"auto"``: ``THEMATIC_CACHE_DIR`` if set, else the study's ``.cache/thematic``
+        (found from the working directory), else ``None`` outside a study. ``None``: no
+        cache. A path: that directory.
+
+    Returns
+    -------
+    pathlib.Path or None
+    """
+    if cache_dir is None:
+        return None
+    if isinstance(cache_dir, str) and cache_dir == "auto":
+        env = os.environ.get("THEMATIC_CACHE_DIR")
+        if env:
+            return Path(env)
+        try:
+            return project_paths(find_project_root()).cache
+        except FileNotFoundError:
+            return None
+    return Path(cache_dir)

@@ -6,8 +6,9 @@ responses by rows. Each partition is cleaned, its duplicate keys computed and it
 identifiers found on a worker (:func:`thematic.survey.iter_prepared`); the steps that need
 the whole table run once, in this process, between the two passes:
 
-* duplicate and resubmission detection (:class:`thematic.clean.DuplicateIndex`: the keys of
-  every partition, in row order, then one decision per row);
+* duplicate and resubmission detection (the compact global index of
+  :func:`thematic.survey.iter_prepared`, deciding as :class:`thematic.clean.DuplicateIndex`:
+  the keys of every partition, in row order, as digests, then one decision per row);
 * the pseudonym numbering of names and organisations (``[NAME_1]``: one counter, numbers
   given in row order as the partitions' results arrive in order);
 * the numbering of question slugs in the id pseudonyms, and their uniqueness check.

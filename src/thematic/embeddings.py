@@ -81,7 +81,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .config import RANDOM_STATE, find_project_root, project_paths
+from .config import RANDOM_STATE, resolve_cache_dir
 from .errors import InputError
 from .io import atomic_open, atomic_write_text
 
@@ -354,20 +354,6 @@ def _text_keys(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _resolve_cache_dir(cache_dir: str | os.PathLike[str] | None) -> Path | None:
-    if cache_dir is None:
-        return None
-    if isinstance(cache_dir, str) and cache_dir == "auto":
-        env = os.environ.get("THEMATIC_CACHE_DIR")
-        if env:
-            return Path(env)
-        try:
-            return project_paths(find_project_root()).cache
-        except FileNotFoundError:
-            return None
-    return Path(cache_dir)
-
-
 class _ShardCache:
     """Content-addressed vector store: ``<dir>/<shard>.npz`` with ``keys`` and ``vectors``."""
 
@@ -601,7 +587,7 @@ class SentenceEmbedder(BaseEstimator):
         self.weights_sha256_ = digest
         self.backend_ = f"sentence-transformers:{model_id}"
         self.max_seq_length_ = self._max_seq_length(path)
-        root = _resolve_cache_dir(self.cache_dir)
+        root = resolve_cache_dir(self.cache_dir)
         if root is None:
             self.cache_dir_ = None
         else:
@@ -752,6 +738,17 @@ class SentenceEmbedder(BaseEstimator):
     def bertopic_backend(self) -> Any:
         """Return the object to pass to BERTopic as ``embedding_model`` (the model)."""
         return self.model_
+
+
+#: Texts the static backend encodes at a time (memory beyond the result stays bounded).
+STATIC_BLOCK: int = 16_384
+
+
+def _progress(show: bool, total: int, desc: str) -> Any:
+    """Return a tqdm bar over ``total`` items (a disabled one unless ``show``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="text", disable=not show)
 
 
 #: Distillation defaults of the static backend (model2vec's own defaults).
@@ -919,7 +916,7 @@ class StaticEmbedder(BaseEstimator):
         key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", model_id)[:40]
         name = f"{slug}-pca{int(self.pca_dims)}-{key}"
-        root = _resolve_cache_dir(self.cache_dir)
+        root = resolve_cache_dir(self.cache_dir)
         threads = int(self.num_threads or _default_threads())
         self.distilled_ = False
         if root is None:
@@ -1004,9 +1001,17 @@ class StaticEmbedder(BaseEstimator):
         model = self.model_
         if not texts:
             return np.zeros((0, self.dimension_), dtype=np.float32)
-        vec = model.encode(texts, show_progress_bar=bool(self.progress),
-                           use_multiprocessing=False)
-        return np.asarray(vec, dtype=np.float32).reshape(len(texts), -1)
+        # a static model embeds each text on its own (a mean of token vectors), so encoding
+        # in blocks gives the same vectors while holding one block's intermediates, not n's
+        out = np.empty((len(texts), self.dimension_), dtype=np.float32)
+        bar = _progress(self.progress, len(texts), "embedding (static)")
+        for lo in range(0, len(texts), STATIC_BLOCK):
+            block = texts[lo:lo + STATIC_BLOCK]
+            vec = model.encode(block, show_progress_bar=False, use_multiprocessing=False)
+            out[lo:lo + len(block)] = np.asarray(vec, dtype=np.float32).reshape(len(block), -1)
+            bar.update(len(block))
+        bar.close()
+        return out
 
     def fit_transform(self, X: Iterable[str], y: Any = None) -> np.ndarray:
         """``fit()`` then ``transform(X)``."""

@@ -300,13 +300,97 @@ def write_figure(
     if unknown:
         raise InputError(f"unknown figure format(s) {unknown}; use {list(FIGURE_FORMATS)}")
     out = Path(directory) if directory is not None else project_paths().figures
+    stamps = _FigureStamps.at(out / name)
     written = []
     with figure_style():
+        svg = _render(fig, "svg")
+        same = stamps is not None and stamps.unchanged(svg, formats)
         for fmt in formats:
-            buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=PNG_DPI, metadata=_METADATA[fmt])
-            written.append(atomic_write_bytes(out / f"{name}.{fmt}", buf.getvalue()))
+            path = out / f"{name}.{fmt}"
+            if same:
+                written.append(path)
+                continue
+            data = svg if fmt == "svg" else _render(fig, fmt)
+            written.append(atomic_write_bytes(path, data))
+    if stamps is not None and not same:
+        stamps.record(svg, formats)
     return written
+
+
+def _render(fig: Figure, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=PNG_DPI, metadata=_METADATA[fmt])
+    return buf.getvalue()
+
+
+class _FigureStamps:
+    """What :func:`write_figure` last wrote for one figure, kept in the study's cache.
+
+    The SVG is drawn every time (it is the cheapest format, and holds every mark and
+    every piece of text of the figure); when it is byte-identical to the one written
+    last, under the same matplotlib version, resolution and style, and the files on
+    disk are still exactly those written then (SHA-256), the PNG and PDF - which take
+    most of the time - are not drawn again. Anything else redraws every format.
+    """
+
+    def __init__(self, stamp: Path, stem: Path) -> None:
+        self.stamp = stamp
+        self.stem = stem
+
+    @classmethod
+    def at(cls, stem: Path) -> _FigureStamps | None:
+        from .config import resolve_cache_dir
+
+        root = resolve_cache_dir("auto")
+        if root is None:
+            return None
+        import hashlib
+
+        key = hashlib.sha256(str(stem.resolve()).encode("utf-8")).hexdigest()[:32]
+        return cls(root / "figures" / f"{key}.json", stem)
+
+    def _spec(self, svg: bytes, formats: Sequence[str]) -> str:
+        import hashlib
+
+        h = hashlib.sha256(svg)
+        h.update(repr((mpl.__version__, PNG_DPI, sorted(STYLE.items()), _METADATA,
+                       list(formats))).encode("utf-8"))
+        return h.hexdigest()
+
+    def _files(self, formats: Sequence[str]) -> dict[str, str | None]:
+        import hashlib
+
+        out: dict[str, str | None] = {}
+        for fmt in formats:
+            try:
+                out[fmt] = hashlib.sha256(self.stem.with_name(
+                    f"{self.stem.name}.{fmt}").read_bytes()).hexdigest()
+            except OSError:
+                out[fmt] = None
+        return out
+
+    def unchanged(self, svg: bytes, formats: Sequence[str]) -> bool:
+        """Return whether the files on disk are what drawing this figure would write."""
+        import json
+
+        try:
+            last = json.loads(self.stamp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        files = self._files(formats)
+        return (isinstance(last, dict) and last.get("spec") == self._spec(svg, formats)
+                and last.get("files") == files and None not in files.values())
+
+    def record(self, svg: bytes, formats: Sequence[str]) -> None:
+        """Remember what was written (a cache that cannot be written is only slower)."""
+        import json
+
+        from .io import atomic_write_text
+
+        with contextlib.suppress(OSError):
+            atomic_write_text(self.stamp, json.dumps(
+                {"spec": self._spec(svg, formats), "files": self._files(formats)},
+                sort_keys=True))
 
 
 # --------------------------------------------------------------------------- helpers

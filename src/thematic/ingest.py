@@ -124,11 +124,28 @@ Every reader works in bounded time and memory; past a limit it raises
 :data:`MAX_XLSX_RATIO` and :data:`MAX_XLSX_MEMBERS` (checked on the zip directory
 *before* the workbook is opened, so a zip bomb is never expanded; a member whose data
 do not match its declared size fails its CRC check and is refused),
-:data:`MAX_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_CELLS` (rows x columns read),
-:data:`MAX_CELL_CHARS` (one cell; also the CSV field size limit) and
-:data:`MAX_RESPONSE_CELLS` (cells of the long table built). Workbooks are streamed
-(``openpyxl`` read-only, row by row, without the padding to the sheet's declared
-dimension).
+:data:`MAX_ROWS` and :data:`MAX_CELLS` (rows and rows x columns of a workbook),
+:data:`MAX_CSV_ROWS` and :data:`MAX_CSV_CELLS` (the same for a text export),
+:data:`MAX_COLUMNS`, :data:`MAX_CELL_CHARS` (one cell; also the CSV field size limit)
+and :data:`MAX_RESPONSE_CELLS` (cells of the long table built).
+
+Memory
+------
+A text export is never held whole. It is checked as a stream of bytes (size,
+encoding, NUL bytes; only the first 64 KiB of text are kept, to sniff the delimiter),
+then its records are parsed twice from the file: the first pass takes every
+whole-column decision from accumulators that give exactly the decisions of the whole
+columns (the first :data:`_PROFILE_SAMPLE` values of each column and its fill count;
+per candidate id column two 16-byte digests per row for uniqueness, repeated ids and
+``respondent-N`` numbers; counters for session-like columns and the day/month order
+of timestamps), the second builds the long table, in blocks for
+:class:`ExportChunks`. Memory is therefore flat in the number of rows of a text export
+(about 40 bytes per row of numpy arrays), and :data:`MAX_CSV_ROWS` bounds time, not
+memory. Encodings other than the first guess (Windows-1252, and every decoding error)
+are decided by reading the file whole once, as before (at most :data:`MAX_FILE_BYTES`).
+An XLSX workbook is read whole into its cells (``openpyxl`` read-only, streamed row by
+row from the zip without the padding to the sheet's declared dimension), hence its
+lower row limit.
 """
 
 from __future__ import annotations
@@ -166,6 +183,8 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_RESPONSE_CELLS",
     "MAX_ROWS",
+    "MAX_CSV_ROWS",
+    "MAX_CSV_CELLS",
     "MAX_XLSX_MEMBERS",
     "MAX_XLSX_RATIO",
     "MAX_XLSX_UNCOMPRESSED_BYTES",
@@ -199,12 +218,21 @@ MAX_XLSX_UNCOMPRESSED_BYTES: int = 256 * 2**20
 MAX_XLSX_RATIO: int = 200
 #: Most members an XLSX workbook may hold.
 MAX_XLSX_MEMBERS: int = 10_000
-#: Most spreadsheet rows (header rows and blank rows included) read from one export.
+#: Most spreadsheet rows (header rows and blank rows included) read from one XLSX
+#: workbook (its cells are held whole while it is read).
 MAX_ROWS: int = 200_000
+#: Most records (header rows and blank rows included) read from one text export. Text
+#: exports are streamed (never held whole), so this bounds time, not memory: at most
+#: three passes over at most :data:`MAX_FILE_BYTES` bytes. Two million rows hold a
+#: million respondents' answers to several questions.
+MAX_CSV_ROWS: int = 2_000_000
 #: Most columns read from one export.
 MAX_COLUMNS: int = 5_000
-#: Most cells (fields of every row read, blank ones included) read from one export.
+#: Most cells (fields of every row read, blank ones included) read from one XLSX workbook.
 MAX_CELLS: int = 25_000_000
+#: Most cells (fields of every record, blank ones included) read from one text export
+#: (streamed: a bound on time).
+MAX_CSV_CELLS: int = 200_000_000
 #: Most characters in one cell; also the CSV field size limit. Excel itself stops at
 #: 32,767.
 MAX_CELL_CHARS: int = 1_000_000
@@ -399,16 +427,32 @@ class _Column:
 
 @dataclass
 class _Table:
+    """An export scanned once: its layout, columns, and what deciding them needs.
+
+    No data row is held: ``source`` gives the records again (:func:`_blocks`), and the
+    statistics of the scan (per column: the values typing looks at and a count; per
+    candidate column: id digests, session-like counts, day/month evidence) stand for
+    the whole columns.
+    """
+
     path: Path
     layout: str
     columns: list[_Column]
-    data: list[list[str | None]]
-    rows: list[int]  # spreadsheet row number of each data row
     header_rows: int
     notes: list[dict[str, str]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     id_hint: int | None = None  # the layout's respondent-id column
     timestamp_hint: int | None = None  # the layout's completion-time column
+    source: Any = None  # the records (_GridRecords or _CsvRecords)
+    n: int = 0  # data rows (blank rows excluded)
+    width: int = 0  # columns
+    data_start: int = 0  # row number of the first data row
+    skipped: set[int] = field(default_factory=set)  # row numbers of blank data rows
+    totals: list[int] = field(default_factory=list)  # filled cells per column
+    samples: list[list[str]] = field(default_factory=list)  # first values per column
+    id_stats: dict[int, Any] = field(default_factory=dict)  # candidate id columns
+    session_stats: dict[int, Any] = field(default_factory=dict)  # session-like columns
+    date_stats: Any = None  # day/month evidence of the completion-time column
 
 
 # --------------------------------------------------------------------------- public API
@@ -473,10 +517,10 @@ def read_export(
     InputError
         An unknown ``format``; empty, binary, truncated or undecodable files, damaged
         workbooks and zip bombs, files past a limit (:data:`MAX_FILE_BYTES`,
-        :data:`MAX_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_CELL_CHARS`...), ragged rows,
-        an export where no column holds typed answers and ``text_columns`` is not
-        given, or a named column that does not exist, naming the file and the
-        row/column at fault.
+        :data:`MAX_ROWS`, :data:`MAX_CSV_ROWS`, :data:`MAX_COLUMNS`,
+        :data:`MAX_CELL_CHARS`...), ragged rows, an export where no column holds typed
+        answers and ``text_columns`` is not given, or a named column that does not
+        exist, naming the file and the row/column at fault.
 
     Examples
     --------
@@ -492,16 +536,72 @@ def read_export(
     check_option("format", format, FORMATS)
     if isinstance(text_columns, str):
         text_columns = [text_columns]
-    grid, notes, info = _read_grid(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
-    table = _parse_layout(path, grid, format, notes, info)
-    df = _to_long(
+    table = _scan_export(
+        path, format, sheet=sheet, encoding=encoding, delimiter=delimiter, id_column=id_column
+    )
+    plan = _plan(
         table,
         text_columns=list(text_columns) if text_columns else None,
         group_column=group_column,
         id_column=id_column,
         session_column=session_column,
     )
+    df = next(_blocks(table, plan, None))
     return Ingested(df, _notes_audit(table.notes))
+
+
+class _UniqueIds:
+    """Response ids already used by earlier exports, as 16-byte digests in numpy arrays.
+
+    :meth:`take` gives a block's ids ``~2``, ``~3``... where an earlier id (of this
+    export or an earlier one) is the same, in order, exactly as a set of the ids
+    themselves would (BLAKE2b-128 digests: a collision is astronomically unlikely). It
+    holds 16 bytes per id, in one sorted array, plus the ids of the block being taken.
+    """
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self._np = np
+        self.seen = np.empty(0, dtype="S16")
+
+    @staticmethod
+    def _digest(s: str) -> bytes:
+        return hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def _known(self, d: bytes) -> bool:
+        np = self._np
+        i = int(np.searchsorted(self.seen, d))
+        # numpy bytes scalars drop trailing NUL bytes: pad back before comparing
+        return i < len(self.seen) and bytes(self.seen[i]).ljust(16, b"\0") == d
+
+    def take(self, ids: list[str]) -> list[str]:
+        """Return ``ids`` made unique against every id taken before, and remember them."""
+        np = self._np
+        digests = [self._digest(r) for r in ids]
+        arr = np.array(digests, dtype="S16")
+        if len(self.seen):
+            pos = np.searchsorted(self.seen, arr)
+            pos[pos == len(self.seen)] = 0
+            clash = (self.seen[pos] == arr).tolist() if len(arr) else []
+        else:
+            clash = [False] * len(ids)
+        out: list[str] = []
+        block: set[bytes] = set()
+        new_digests: list[bytes] = []
+        for rid, d, hit in zip(ids, digests, clash, strict=True):
+            new, k = rid, 1
+            while hit or d in block:
+                k += 1
+                new = f"{rid}~{k}"
+                d = self._digest(new)
+                hit = self._known(d)
+            block.add(d)
+            new_digests.append(d)
+            out.append(new)
+        if new_digests:
+            self.seen = np.sort(np.concatenate([self.seen, np.array(new_digests, dtype="S16")]))
+        return out
 
 
 def read_exports(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> Ingested:
@@ -530,17 +630,9 @@ def read_exports(paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> Inge
     if len(read) == 1:
         return read[0]
     frames = [r.responses for r in read]
-    used: set[str] = set()
+    used = _UniqueIds()
     for f in frames:
-        ids = []
-        for rid in f["response_id"].tolist():
-            new, k = rid, 1
-            while new in used:
-                k += 1
-                new = f"{rid}~{k}"
-            used.add(new)
-            ids.append(new)
-        f["response_id"] = pd.array(ids, dtype="str")
+        f["response_id"] = pd.array(used.take(f["response_id"].tolist()), dtype="str")
     out = pd.concat(frames, ignore_index=True)
     for c in out.columns:
         if c.startswith("flag_"):
@@ -554,12 +646,22 @@ class ExportChunks:
 
     Iterating yields DataFrames of at most ``chunksize`` responses (whole respondents:
     a block ends at a respondent's last response), in respondent order; concatenated,
-    they are :func:`read_exports` (the same rows, ids, values and dtypes). Each export
-    is parsed and typed when its turn comes (typing a column looks at all its rows:
-    fill rate, unique ids, distinct groups...); its parsed cells are released row by
-    row as its blocks are yielded, so at most one export's cells are held, never the
-    long table. Response ids repeated across exports get ``~2``, ``~3``... from one
-    global index, as in :func:`read_exports`.
+    they are :func:`read_exports` (the same rows, ids, values, dtypes and audit).
+
+    What is held in memory: a text export (CSV, TSV, "Unicode text", in any of the
+    layouts) is never held whole. It is read twice as a stream of records: the first
+    pass checks it (encoding, NUL bytes, ragged rows, limits) and keeps per column
+    only what typing needs (the first :data:`_PROFILE_SAMPLE` values and a count),
+    per candidate id column two 16-byte digests per row (uniqueness, repeated ids,
+    ``respondent-N`` numbering) and a few counters (session-like values, day/month
+    order of timestamps); the second pass builds each block from the records. Per
+    row, what survives between the passes is numpy arrays of a few bytes (the
+    respondent number and occurrence of each row) plus the row numbers of blank rows.
+    An XLSX workbook is read whole into its cells (streamed from the zip by
+    ``openpyxl``, bounded by :data:`MAX_ROWS` and :data:`MAX_CELLS`) and its cells
+    released as its blocks are yielded. Response ids repeated across exports get
+    ``~2``, ``~3``... from one global index of 16-byte digests (:class:`_UniqueIds`),
+    as in :func:`read_exports`.
 
     After the iteration, :attr:`audit` holds the read audit :func:`read_exports`
     returns and :attr:`columns` the columns of the combined table.
@@ -590,7 +692,7 @@ class ExportChunks:
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         check_option("format", self.kwargs.get("format", "auto"), FORMATS)
-        used: set[str] = set()
+        used = _UniqueIds()
         several = len(self.paths) > 1
         notes_read: list[dict[str, str]] = []
         columns: dict[str, None] = {}
@@ -600,17 +702,14 @@ class ExportChunks:
             text_columns = kw.pop("text_columns", None)
             if isinstance(text_columns, str):
                 text_columns = [text_columns]
-            grid, notes, info = _read_grid(
+            table = _scan_export(
                 path,
+                kw.get("format", "auto"),
                 sheet=kw.get("sheet"),
                 encoding=kw.get("encoding"),
                 delimiter=kw.get("delimiter"),
+                id_column=kw.get("id_column"),
             )
-            table = _parse_layout(path, grid, kw.get("format", "auto"), notes, info)
-            del grid
-            if not table.data:
-                _to_long(table, text_columns=None, group_column=None, id_column=None,
-                         session_column=None)  # raises "no responses"
             plan = _plan(
                 table,
                 text_columns=list(text_columns) if text_columns else None,
@@ -619,34 +718,22 @@ class ExportChunks:
                 session_column=kw.get("session_column"),
             )
             notes_read.extend(table.notes)
-            per_file_rows = max(1, len(plan[4].text_js))
+            per_file_rows = max(1, len(plan.roles.text_js))
             step = max(1, self.chunksize // per_file_rows)
             first = True
-            for lo in range(0, len(table.data), step):
-                hi = min(lo + step, len(table.data))
-                block = _assemble(table, *plan, rows=range(lo, hi))
-                for i in range(lo, hi):
-                    table.data[i] = []  # release the parsed cells
+            for block in _blocks(table, plan, step):
                 if first:
                     first = False
                     columns.update(dict.fromkeys(block.columns))
                 if several:
-                    ids = []
-                    for rid in block["response_id"].tolist():
-                        new, k = rid, 1
-                        while new in used:
-                            k += 1
-                            new = f"{rid}~{k}"
-                        used.add(new)
-                        ids.append(new)
-                    block["response_id"] = pd.array(ids, dtype="str")
+                    block["response_id"] = pd.array(
+                        used.take(block["response_id"].tolist()), dtype="str"
+                    )
                 self.n_rows += len(block)
                 yield block
-            del table
+            del table, plan
         self.columns = list(columns)
         self.audit = _notes_audit(notes_read)
-
-
 def _notes_audit(notes: list[dict[str, str]]) -> pd.DataFrame:
     """Turn the notes taken while reading into ``audit`` rows (``stage == "ingest"``)."""
     rows = [
@@ -806,8 +893,6 @@ def _profile(values: Iterable[Any], n_rows: int | None = None) -> _Profile:
     addresses, links and non-answers are told apart here; :func:`_type_answers` types
     the answers left.
     """
-    from .clean import is_non_answer
-
     vals: list[str] = []
     total = 0
     for v in values:
@@ -819,6 +904,17 @@ def _profile(values: Iterable[Any], n_rows: int | None = None) -> _Profile:
         total += 1
         if len(vals) < _PROFILE_SAMPLE:
             vals.append(t)
+    return _profile_of(vals, total, n_rows)
+
+
+def _profile_of(vals: list[str], total: int, n_rows: int | None) -> _Profile:
+    """Type a column from its first non-blank values (``vals``, whitespace normalised).
+
+    ``total`` is the number of non-blank cells of the column and ``n_rows`` its rows
+    (the fill rate); a stream of records gives the same profile as the whole column.
+    """
+    from .clean import is_non_answer
+
     filled = total / n_rows if n_rows else (1.0 if total else 0.0)
     n = len(vals)
     if not n:
@@ -948,10 +1044,154 @@ def _multi_choice(answers: list[str]) -> str | None:
 
 # --------------------------------------------------------------------------- reading bytes
 
+#: Bytes read at a time from a text export.
+_BYTES_CHUNK = 1 << 20
+#: Records parsed at a time (the CSV field size limit is set around each batch).
+_RECORD_BATCH = 4096
 
-def _read_grid(
+
+class _GridRecords:
+    """The records of a workbook read whole: ``(row number, cells)``, re-iterable."""
+
+    def __init__(self, grid: list[list[str | None]]) -> None:
+        self.grid = grid
+
+    def __iter__(self) -> Iterator[tuple[int, list[str | None]]]:
+        for i, r in enumerate(self.grid):
+            yield i + 1, r
+
+    def filled_width(self) -> int:
+        """One past the last column any row fills."""
+        width = 0
+        for r in self.grid:
+            for k in range(len(r) - 1, width - 1, -1):
+                if _filled(r[k]):
+                    width = k + 1
+                    break
+        return width
+
+    def release(self, num: int) -> None:
+        """Forget the cells of row ``num`` (its block was built)."""
+        self.grid[num - 1] = []
+
+
+class _CsvRecords:
+    """The records of a text export, parsed from the file each time they are iterated.
+
+    The file is decoded incrementally (:class:`io.TextIOWrapper` with the encoding
+    detected) and parsed with :mod:`csv` as when read whole (quoted newlines, CRLF, a
+    leading byte-order mark and Excel's ``sep=`` line); the limits
+    (:data:`MAX_CSV_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_CSV_CELLS`,
+    :data:`MAX_CELL_CHARS`) are checked as records come, and a record that breaks one,
+    or malformed CSV, raises :class:`InputError` naming the file and row.
+    """
+
+    def __init__(self, path: Path, encoding: str, delimiter: str, hint: bool) -> None:
+        self.path = path
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.hint = hint
+
+    def filled_width(self) -> int:  # pragma: no cover - text exports are strict
+        raise NotImplementedError
+
+    def release(self, num: int) -> None:
+        """Nothing to release: records are parsed again from the file."""
+
+    def _lines(self, fh: io.TextIOWrapper) -> Iterator[str]:
+        first = True
+        for line in fh:
+            if first:
+                first = False
+                if line.startswith("\ufeff"):
+                    line = line[1:]
+            yield line
+
+    def __iter__(self) -> Iterator[tuple[int, list[str | None]]]:
+        path = self.path
+        try:
+            raw = path.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
+        with raw, io.TextIOWrapper(raw, encoding=self.encoding, newline="") as fh:
+            reader = csv.reader(
+                self._lines(fh),
+                delimiter=self.delimiter,
+                quotechar='"',
+                doublequote=True,
+                strict=True,
+            )
+            n = 0
+            cells = 0
+            while True:
+                batch: list[list[str]] = []
+                try:
+                    with _field_limit():
+                        for rec in reader:
+                            batch.append(rec)
+                            if len(batch) == _RECORD_BATCH:
+                                break
+                except csv.Error as exc:
+                    row = n + len(batch) + 1
+                    if "field larger than field limit" in str(exc):
+                        raise InputError(
+                            f"a cell longer than {MAX_CELL_CHARS:,} characters "
+                            "(thematic.ingest.MAX_CELL_CHARS); an unclosed quote can make one",
+                            path=path,
+                            row=row,
+                        ) from None
+                    raise InputError(
+                        f"malformed CSV ({exc}): check for an unclosed quote; the file may be "
+                        "truncated",
+                        path=path,
+                        row=row,
+                    ) from None
+                except UnicodeDecodeError as exc:  # the file changed since it was checked
+                    raise InputError(
+                        f"not valid {self.encoding}: {exc.reason}", path=path, row=n + len(batch) + 1
+                    ) from None
+                for rec in batch:
+                    n += 1
+                    if n > MAX_CSV_ROWS:
+                        raise InputError(
+                            f"more than the {MAX_CSV_ROWS:,} rows read "
+                            "(thematic.ingest.MAX_CSV_ROWS); split the export",
+                            path=path,
+                            row=n,
+                        )
+                    if len(rec) > MAX_COLUMNS:
+                        raise InputError(
+                            f"{len(rec):,} fields, more than the {MAX_COLUMNS:,} columns read "
+                            "(thematic.ingest.MAX_COLUMNS)",
+                            path=path,
+                            row=n,
+                        )
+                    cells += len(rec)
+                    if cells > MAX_CSV_CELLS:
+                        raise InputError(
+                            f"more than {MAX_CSV_CELLS:,} cells (thematic.ingest.MAX_CSV_CELLS); "
+                            "split the export",
+                            path=path,
+                            row=n,
+                        )
+                    if n == 1 and self.hint:
+                        yield n, []  # Excel's sep= line: skipped like a blank line
+                    else:
+                        yield n, [c if c != "" else None for c in rec]
+                if len(batch) < _RECORD_BATCH:
+                    return
+
+
+def _open_source(
     path: Path, *, sheet: str | int | None, encoding: str | None, delimiter: str | None
-) -> tuple[list[list[str | None]], list[dict[str, str]], dict[str, Any]]:
+) -> tuple[_GridRecords | _CsvRecords, list[dict[str, str]], dict[str, Any]]:
+    """Check an export and return its records, the read notes and what was detected.
+
+    A workbook is read whole (:func:`_read_xlsx`). A text export is checked as a stream
+    of bytes (size, emptiness, encoding, NUL bytes) holding at most
+    :data:`_BYTES_CHUNK` bytes and the first 64 KiB of text (to sniff the delimiter);
+    its records are parsed when they are iterated (:class:`_CsvRecords`).
+    """
     if not path.exists():
         raise InputError("file not found", path=path)
     if path.is_dir():
@@ -960,27 +1200,32 @@ def _read_grid(
         raise InputError("not a regular file (a device, pipe or socket)", path=path)
     try:
         with path.open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)  # at most the limit, whatever the file says
-        if len(data) > MAX_FILE_BYTES:
-            raise InputError(
-                f"the file is larger than the {MAX_FILE_BYTES:,} bytes read "
-                "(thematic.ingest.MAX_FILE_BYTES); split the export",
-                path=path,
-            )
+            size = os.fstat(fh.fileno()).st_size
+            start = fh.read(_BYTES_CHUNK)
+            if size > MAX_FILE_BYTES or len(start) > MAX_FILE_BYTES:
+                raise InputError(
+                    f"the file is larger than the {MAX_FILE_BYTES:,} bytes read "
+                    "(thematic.ingest.MAX_FILE_BYTES); split the export",
+                    path=path,
+                )
+            # empty: nothing but blanks, NULs and byte-order-mark bytes
+            blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
+            chunk = start
+            while chunk and not chunk.translate(None, blank):
+                chunk = fh.read(_BYTES_CHUNK)
+            if not chunk:
+                raise InputError("the file is empty", path=path)
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise InputError("the file is empty", path=path)
     notes: list[dict[str, str]] = []
     info: dict[str, Any] = {}
     suffix = path.suffix.lower()
-    if data[:4] == b"PK\x03\x04":
-        del data  # the workbook is streamed from the file
+    if start[:4] == b"PK\x03\x04":
         info["container"] = "xlsx"
         rows = _read_xlsx(path, sheet)
         notes.append({"action": "read", "reason": "container", "detail": "xlsx workbook"})
-        return rows, notes, info
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return _GridRecords(rows), notes, info
+    if start[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise InputError(
             "this is a legacy .xls or a password-protected workbook; save it from Excel as "
             ".xlsx (without a password) or as CSV UTF-8",
@@ -990,29 +1235,110 @@ def _read_grid(
         raise InputError(
             "not an XLSX workbook (the file is truncated, damaged or not from Excel)", path=path
         )
-    text, enc, how = _decode(data, path, encoding)
-    del data
+    enc, how, head = _detect_encoding(path, start, size, encoding)
     info["container"] = "text"
     info["encoding"] = enc
     notes.append({"action": "decode", "reason": "encoding", "detail": f"{enc} ({how})"})
+    # Excel's "sep=;" hint line names the delimiter
+    hint = re.match(r"\ufeff?sep=(.)\r?\n", head)
+    delim = delimiter or (hint.group(1) if hint else _sniff_delimiter(head))
+    info["delimiter"] = delim
+    notes.append(
+        {"action": "read", "reason": "delimiter", "detail": {"\t": "TAB"}.get(delim, delim)}
+    )
+    return _CsvRecords(path, enc, delim, bool(hint)), notes, info
+
+
+#: Characters of text kept for sniffing the delimiter (one more than it looks at, so it
+#: can tell whether the text goes on).
+_SNIFF_CHARS = 65537
+
+
+def _detect_encoding(
+    path: Path, start: bytes, size: int, encoding: str | None
+) -> tuple[str, str, str]:
+    """Return the encoding of a text export, how it was decided and its first characters.
+
+    The file is decoded as a stream with the encoding the byte-order mark, the NUL-byte
+    pattern or the caller names, else strict UTF-8; a NUL character in the text is an
+    error naming its row. When that decoding fails the file is read whole once (at
+    most :data:`MAX_FILE_BYTES`) and :func:`_decode` decides -- Windows-1252 when the
+    text reads like a Western European language -- or raises the error naming the
+    byte offset and row.
+    """
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r}", path=path) from None
+        enc, how = encoding, "as requested"
+    else:
+        enc, how = "", ""
+        for bom, name in _BOMS:
+            if start.startswith(bom):
+                enc, how = name, "byte-order mark"
+                break
+        if not enc:
+            utf16 = _utf16_without_bom(start)
+            if utf16 is not None:
+                if size % 2:
+                    raise InputError(
+                        f"this looks like {utf16.upper()} text without a byte-order mark, but "
+                        "it has an odd number of bytes: the file is truncated; re-save the export",
+                        path=path,
+                    )
+                enc, how = utf16, "UTF-16 without BOM (NUL-byte pattern)"
+            else:
+                enc, how = "utf-8", "valid UTF-8"
+    head: list[str] = []
+    kept = 0
+    lines = 0  # line feeds before the current chunk
+    nul_row = None
+    decoder = codecs.getincrementaldecoder(enc)("strict")
+    try:
+        with path.open("rb") as fh:
+            read = 0
+            while True:
+                chunk = fh.read(_BYTES_CHUNK)
+                read += len(chunk)
+                if read > MAX_FILE_BYTES:
+                    raise InputError(
+                        f"the file is larger than the {MAX_FILE_BYTES:,} bytes read "
+                        "(thematic.ingest.MAX_FILE_BYTES); split the export",
+                        path=path,
+                    )
+                text = decoder.decode(chunk, final=not chunk)
+                if kept < _SNIFF_CHARS and text:
+                    head.append(text[: _SNIFF_CHARS - kept])
+                    kept += len(head[-1])
+                if nul_row is None and "\x00" in text:
+                    nul_row = lines + text[: text.index("\x00")].count("\n") + 1
+                lines += text.count("\n")
+                if not chunk:
+                    break
+    except UnicodeDecodeError:
+        return _detect_whole(path, encoding)
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", path=path) from None
+    if nul_row is not None:
+        raise InputError(
+            "the file holds NUL bytes: it is binary, not a CSV/text export", path=path, row=nul_row
+        )
+    return enc, how, "".join(head)
+
+
+def _detect_whole(path: Path, encoding: str | None) -> tuple[str, str, str]:
+    """Decide the encoding of an export that is not valid as first guessed, reading it whole."""
+    with path.open("rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    text, enc, how = _decode(data, path, encoding)
+    del data
     if "\x00" in text:
         row = text[: text.index("\x00")].count("\n") + 1
         raise InputError(
             "the file holds NUL bytes: it is binary, not a CSV/text export", path=path, row=row
         )
-    # Excel's "sep=;" hint line names the delimiter
-    hint = re.match(r"\ufeff?sep=(.)\r?\n", text)
-    delim = delimiter or (hint.group(1) if hint else _sniff_delimiter(text))
-    info["delimiter"] = delim
-    notes.append(
-        {"action": "read", "reason": "delimiter", "detail": {"\t": "TAB"}.get(delim, delim)}
-    )
-    rows = _parse_csv(text, delim, path)
-    if hint and rows:
-        rows[0] = []  # skipped like a blank line; row numbers stay those of the file
-    return rows, notes, info
-
-
+    return enc, how, text[:_SNIFF_CHARS]
 #: Zip archives that are not Excel workbooks, told apart by a member they always hold.
 _OTHER_ZIPS = (
     ("Index/Document.iwa", "an Apple Numbers document; export it from Numbers as CSV or Excel"),
@@ -1405,57 +1731,6 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _parse_csv(text: str, delim: str, path: Path) -> list[list[str | None]]:
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=delim, quotechar='"', doublequote=True, strict=True
-    )
-    rows: list[list[str | None]] = []
-    cells = 0
-    try:
-        with _field_limit():
-            for rec in reader:
-                n = len(rows) + 1
-                if n > MAX_ROWS:
-                    raise InputError(
-                        f"more than the {MAX_ROWS:,} rows read (thematic.ingest.MAX_ROWS); "
-                        "split the export",
-                        path=path,
-                        row=n,
-                    )
-                if len(rec) > MAX_COLUMNS:
-                    raise InputError(
-                        f"{len(rec):,} fields, more than the {MAX_COLUMNS:,} columns read "
-                        "(thematic.ingest.MAX_COLUMNS)",
-                        path=path,
-                        row=n,
-                    )
-                cells += len(rec)
-                if cells > MAX_CELLS:
-                    raise InputError(
-                        f"more than {MAX_CELLS:,} cells (thematic.ingest.MAX_CELLS); "
-                        "split the export",
-                        path=path,
-                        row=n,
-                    )
-                rows.append([c if c != "" else None for c in rec])
-    except csv.Error as exc:
-        if "field larger than field limit" in str(exc):
-            raise InputError(
-                f"a cell longer than {MAX_CELL_CHARS:,} characters "
-                "(thematic.ingest.MAX_CELL_CHARS); an unclosed quote can make one",
-                path=path,
-                row=len(rows) + 1,
-            ) from None
-        raise InputError(
-            f"malformed CSV ({exc}): check for an unclosed quote; the file may be truncated",
-            path=path,
-            row=len(rows) + 1,
-        ) from None
-    return rows
-
-
 # --------------------------------------------------------------------------- layouts
 
 
@@ -1467,29 +1742,342 @@ def _key(s: str | None) -> str:
     return _norm(s).casefold()
 
 
-def _parse_layout(
+def _filled(c: str | None) -> bool:
+    """Tell whether a cell holds anything (``_norm(c) != ""``), fast."""
+    if c is None or not c or c.isspace():
+        return False
+    return "\ufeff" not in c or bool(_norm(c))
+
+
+@dataclass
+class _IdStats:
+    """What choosing, checking and numbering a respondent-id column needs of its rows."""
+
+    first_empty: int | None = None  # spreadsheet row of the first empty id
+    any_email: bool = False
+    exact: bytearray = field(default_factory=bytearray)  # 16-byte digest of each id
+    folded: bytearray = field(default_factory=bytearray)  # ... of each casefolded id
+
+
+@dataclass
+class _SessionStats:
+    """What telling a session-like column needs: a sample, a count and the hits."""
+
+    sample: list[str] = field(default_factory=list)
+    n: int = 0
+    hits: int = 0
+
+
+@dataclass
+class _DateStats:
+    """What deriving session dates from timestamps needs: the day/month evidence."""
+
+    first_gt12: bool = False
+    second_gt12: bool = False
+    any_slash: bool = False  # a d/m/y date written with "/"
+
+
+_EMPTY_DIGEST = bytes(16)
+
+
+def _digest16(s: str) -> bytes:
+    return hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _scan_export(
     path: Path,
-    grid: list[list[str | None]],
     fmt: str,
-    notes: list[dict[str, str]],
-    info: dict[str, Any],
+    *,
+    sheet: str | int | None,
+    encoding: str | None,
+    delimiter: str | None,
+    id_column: str | None = None,
 ) -> _Table:
-    rows_numbered = [(i + 1, r) for i, r in enumerate(grid)]
-    # drop leading blank rows (some tools emit them) but remember the numbering
-    while rows_numbered and not any(_norm(c) for c in rows_numbered[0][1]):
-        rows_numbered.pop(0)
-    if not rows_numbered:
-        raise InputError("the file has no header row (it holds only blank cells)", path=path)
-    layout = _detect(rows_numbered, fmt, path)
-    strict = info.get("container") == "text"
-    info["layout"] = layout
+    """Read an export's records once: its layout, columns and what typing them needs."""
+    source, notes, info = _open_source(path, sheet=sheet, encoding=encoding, delimiter=delimiter)
+    return _scan(path, source, fmt, notes, info, id_column)
+
+
+def _header_rows(layout: str, head: list[tuple[int, list[str | None]]]) -> tuple[int, int]:
+    """Return ``(header rows of the table, rows used as headers)`` of a layout."""
     if layout == "qualtrics":
-        table = _qualtrics(path, rows_numbered, strict)
-    elif layout == "surveymonkey":
-        table = _surveymonkey(path, rows_numbered, strict)
-    else:
-        table = _single_header(path, rows_numbered, layout, strict)
-    table.notes[:0] = notes
+        third = head[2][1] if len(head) > 2 else []
+        import_ids = bool(third) and any(_norm(c).startswith('{"ImportId"') for c in third if c)
+        n = min(3 if import_ids else 2, len(head))
+        return n, n
+    if layout == "surveymonkey":
+        return 2, min(2, len(head))
+    return 1, 1
+
+
+def _header_columns(
+    path: Path,
+    layout: str,
+    head: list[tuple[int, list[str | None]]],
+    width: int,
+    notes: list[dict[str, str]],
+) -> tuple[list[_Column], list[str]]:
+    """Name and describe the columns of a layout from its header rows.
+
+    Returns the columns and, for SurveyMonkey, the sub-header (option) of each column
+    (empty strings elsewhere). Column ``j`` depends only on the columns before it, so
+    the columns of a narrower ``width`` are a prefix of these.
+    """
+    options = [""] * width
+    if layout == "qualtrics":
+        hr, _ = _header_rows(layout, head)
+        third = head[2][1] if len(head) > 2 else []
+        import_ids = hr == 3
+        r1 = _cells(head[0][1], width)
+        r2 = _cells(head[1][1], width) if hr > 1 else [None] * width
+        legacy_v = sum(1 for c in r1 if re.fullmatch(r"V\d+", _norm(c))) >= 3
+        names = []
+        for a, b in zip(r1, r2, strict=True):
+            names.append(_norm(b) if legacy_v and re.fullmatch(r"V\d+", _norm(a)) else _norm(a))
+        names = _dedupe(names, notes, path)
+        cols = []
+        for j, n in enumerate(names):
+            q = _norm(r2[j]) or n
+            imp = _norm(third[j]) if import_ids and j < len(third) else ""
+            m = re.search(r'"ImportId"\s*:\s*"([^"]*)"', imp)
+            col = _Column(n, q)
+            if n.casefold() in _QUALTRICS_META or n.casefold().startswith("q_"):
+                col.role, col.why = "meta", "Qualtrics survey field"
+            elif m:
+                col.signal, col.why = _qualtrics_signal(m.group(1))
+            cols.append(col)
+        return cols, options
+    if layout == "surveymonkey":
+        r1 = _cells(head[0][1], width)
+        r2 = _cells(head[1][1], width) if len(head) > 1 else [None] * width
+        names, cols_info = [], []
+        current_q = ""
+        for a, b in zip(r1, r2, strict=True):
+            a, b = _norm(a), _norm(b)
+            if a:
+                current_q = a
+            if a and a.casefold() in _SURVEYMONKEY_META and not b:
+                names.append(a)
+                cols_info.append((a, None, "", "meta", ""))
+                current_q = ""
+                continue
+            q = current_q or a
+            if b and b.casefold() not in _SURVEYMONKEY_GENERIC:
+                name = f"{q} - {b}" if q else b
+            else:
+                name = q
+            if b.casefold() in _SURVEYMONKEY_OPEN:
+                signal, why = "text", f"SurveyMonkey {b!r} column"
+            elif b.casefold() == "response":
+                signal, why = "closed", "SurveyMonkey closed question ('Response' column)"
+            else:
+                signal, why = None, ""
+            names.append(name)
+            cols_info.append((name, signal, why, None, b))
+        names = _dedupe(names, notes, path)
+        cols = []
+        for j, (n, (_, signal, why, role, option)) in enumerate(
+            zip(names, cols_info, strict=True)
+        ):
+            cols.append(
+                _Column(n, n, signal, role, why if role is None else "SurveyMonkey respondent field")
+            )
+            if signal is None and role is None and option:
+                options[j] = option
+        return cols, options
+    names = _dedupe([_norm(c) for c in _cells(head[0][1], width)], notes, path)
+    cols = []
+    for j, n in enumerate(names):
+        base = re.sub(r" \(\d+\)$", "", n).casefold()
+        col = _Column(n, n)
+        if layout == "msforms":
+            fixed = (
+                (j == 0 and _MSFORMS_ID_RE.match(base))
+                or (j in (1, 2, 5) and _MSFORMS_TIME_RE.search(base))
+                or (j == 3 and _MSFORMS_MAIL_RE.search(base))
+                or (j == 4 and _MSFORMS_NAME_RE.search(base))
+            )
+            if fixed or base in _MSFORMS_META or re.match(r"^(points|feedback) - ", base):
+                what = (
+                    "id",
+                    "start time",
+                    "completion time",
+                    "e-mail",
+                    "name",
+                    "last modified time",
+                )
+                col.role = "meta"
+                col.why = f"Microsoft Forms {what[j] if fixed else 'quiz or form'} field"
+                col.identifying = j != 0 and bool(fixed)
+        elif layout == "googleforms" and base in _GOOGLE_META:
+            col.role, col.why = "meta", "Google Forms field"
+            col.identifying = j == 0 or bool(_IDENTIFYING_NAME_RE.search(base))
+        cols.append(col)
+    return cols, options
+
+
+def _hints(table: _Table) -> None:
+    """Set the layout's id and completion-time columns."""
+    cols = table.columns
+    if table.layout == "msforms":
+        table.id_hint = 0 if cols and _MSFORMS_ID_RE.match(cols[0].name) else None
+        table.timestamp_hint = 2 if len(cols) > 2 and _MSFORMS_TIME_RE.search(cols[2].name) else None
+    elif table.layout == "googleforms":
+        table.timestamp_hint = 0
+
+
+def _scan(
+    path: Path,
+    source: _GridRecords | _CsvRecords,
+    fmt: str,
+    read_notes: list[dict[str, str]],
+    info: dict[str, Any],
+    id_column: str | None = None,
+) -> _Table:
+    """Read every record once: layout, header, columns, and the statistics of the data rows.
+
+    Leading blank rows are skipped; the first filled row and the two after it decide the
+    layout and its header rows. Errors in the records themselves (malformed CSV, limits)
+    come first, as when the file was read whole; the layout's errors (an explicit
+    ``format`` that does not fit, a ragged row) are raised after the last record.
+    """
+    strict = info.get("container") == "text"
+    it = iter(source)
+    head: list[tuple[int, list[str | None]]] = []
+    for num, rec in it:
+        if head or any(_filled(c) for c in rec):
+            head.append((num, rec))
+            if len(head) == 3:
+                break
+    if not head:
+        raise InputError("the file has no header row (it holds only blank cells)", path=path)
+    try:
+        layout = _detect(head, fmt, path)
+    except InputError:
+        for _ in it:  # errors in later records come first
+            pass
+        raise
+    info["layout"] = layout
+    header_rows, used_rows = _header_rows(layout, head)
+    headers = [r for _, r in head[:used_rows]]
+    width = max(len(h) for h in headers)
+    if not strict:
+        width = max(width, source.filled_width())
+    cols_full, options = _header_columns(path, layout, head, width, [])
+    table = _Table(path, layout, cols_full, header_rows, [])
+    _hints(table)
+    # candidate columns (by header): respondent id, session, completion time
+    id_cands = _id_candidates(table, id_column)
+    session_cands = [
+        j
+        for j, c in enumerate(cols_full)
+        if c.signal not in {"text", "files"}
+        and _SESSION_NAME_RE.search(c.name)
+        and not _RATING_QUESTION_RE.search(c.name)
+    ]
+    ts_j = _timestamp_column(table)
+    id_stats = {j: _IdStats() for j in id_cands}
+    session_stats = {j: _SessionStats() for j in session_cands}
+    date_stats = _DateStats()
+    option_keys: dict[int, set[str]] = {j: set() for j, o in enumerate(options) if o}
+    totals = [0] * width
+    samples: list[list[str]] = [[] for _ in range(width)]
+    used = 0
+    for h in headers:
+        for k in range(min(len(h), width) - 1, used - 1, -1):
+            if _filled(h[k]):
+                used = k + 1
+                break
+    data_start = head[0][0] + used_rows
+    skipped: list[int] = []
+    n = 0
+    ragged: InputError | None = None
+
+    def data_rows() -> Iterator[tuple[int, list[str | None]]]:
+        yield from head[used_rows:]
+        yield from it
+
+    for num, r in data_rows():
+        if ragged is not None:
+            continue  # errors in later records come first
+        if len(r) > width and any(_filled(c) for c in r[width:]):
+            ragged = InputError(
+                f"ragged row: {len(r)} fields but the header has {width}; a delimiter or quote "
+                "is probably out of place",
+                path=path,
+                row=num,
+            )
+            continue
+        m = min(len(r), width)
+        last = -1
+        for k in range(m - 1, -1, -1):
+            if _filled(r[k]):
+                last = k
+                break
+        if last < 0:
+            skipped.append(num)
+            continue
+        if last >= used:
+            used = last + 1
+        n += 1
+        for j in range(m):
+            v = r[j]
+            if v is None:
+                continue
+            t = " ".join(v.split())
+            if t:
+                totals[j] += 1
+                s = samples[j]
+                if len(s) < _PROFILE_SAMPLE:
+                    s.append(t)
+        for j, keys in option_keys.items():
+            v = r[j] if j < m else None
+            if len(keys) < 2 and _filled(v):
+                keys.add(_key(v))
+        for j, st in id_stats.items():
+            v = _norm(r[j]) if j < m else ""
+            if not v:
+                if st.first_empty is None:
+                    st.first_empty = num
+                st.exact += _EMPTY_DIGEST
+                st.folded += _EMPTY_DIGEST
+                continue
+            if not st.any_email and _EMAIL_RE.search(v):
+                st.any_email = True
+            st.exact += _digest16(v)
+            st.folded += _digest16(v.casefold())
+        for j, ss in session_stats.items():
+            v = _norm(r[j]) if j < m else ""
+            if v:
+                ss.n += 1
+                if len(ss.sample) < _PROFILE_SAMPLE:
+                    ss.sample.append(v)
+                if _SESSION_VALUE.search(v):
+                    ss.hits += 1
+        if ts_j is not None:
+            _date_evidence(r[ts_j] if ts_j < m else None, date_stats)
+    if ragged is not None:
+        raise ragged
+    # the notes in the order of the whole-file reader: trailing columns, headers, blank rows
+    notes: list[dict[str, str]] = []
+    if width > used:
+        notes.append(
+            {
+                "action": "drop_column",
+                "reason": "trailing empty column",
+                "detail": f"{_plural(width - used, 'trailing column')} without header or data",
+            }
+        )
+    cols, options = _header_columns(path, layout, head, used, notes)
+    notes.extend({"action": "skip_row", "reason": "blank row", "detail": f"row {k}"} for k in skipped)
+    for j, keys in option_keys.items():
+        if j < used and keys and keys <= {options[j].casefold()}:
+            # a column of a multi-choice question: it holds its option label or nothing
+            cols[j].signal = "closed"
+            cols[j].why = f"SurveyMonkey multiple-choice option {options[j]!r}"
+    table = _Table(path, layout, cols, header_rows, notes)
+    _hints(table)
+    table.notes[:0] = read_notes
     table.info.update(info)
     table.notes.append(
         {
@@ -1498,7 +2086,33 @@ def _parse_layout(
             "detail": f"{layout} ({_plural(table.header_rows, 'header row')})",
         }
     )
+    table.source = source
+    table.n = n
+    table.width = used
+    table.data_start = data_start
+    table.skipped = set(skipped)
+    table.totals = totals[:used]
+    table.samples = samples[:used]
+    table.id_stats = {j: s for j, s in id_stats.items() if j < used}
+    table.session_stats = {j: s for j, s in session_stats.items() if j < used}
+    table.date_stats = date_stats
     return table
+
+
+def _id_candidates(table: _Table, id_column: str | None) -> list[int]:
+    """Return the columns that may become the respondent-id column, by header alone."""
+    out = set()
+    if id_column:
+        k = _key(id_column)
+        out.update(
+            j for j, c in enumerate(table.columns) if k in (_key(c.name), _key(c.question))
+        )
+    j = _layout_id_by_name(table)
+    if j is not None:
+        out.add(j)
+    if table.layout == "plain":
+        out.update(j for j, c in enumerate(table.columns) if _PLAIN_ID.match(c.name))
+    return sorted(out)
 
 
 _LAYOUT_NAMES = {
@@ -1507,7 +2121,6 @@ _LAYOUT_NAMES = {
     "msforms": "Microsoft Forms",
     "googleforms": "Google Forms",
 }
-
 
 def _sniff_layout(rows: list[tuple[int, list[str | None]]]) -> str:
     h1 = {_key(c) for c in rows[0][1]}
@@ -1601,100 +2214,8 @@ def _col_letter(i: int) -> str:
     return s
 
 
-def _split(
-    rows: list[tuple[int, list[str | None]]],
-    header_rows: int,
-    path: Path,
-    notes: list[dict[str, str]],
-    strict: bool,
-) -> tuple[list[list[str | None]], int, list[tuple[int, list[str | None]]]]:
-    """Header rows, number of columns, and numbered data rows.
-
-    A data row with values beyond the header is an error in a text export (a delimiter
-    or quote out of place: the values would be misaligned) and a column without header
-    in a workbook. Trailing columns without header and data are dropped.
-    """
-    headers = [r for _, r in rows[:header_rows]]
-    width = max(len(h) for h in headers)
-    data = rows[header_rows:]
-    for num, r in data:
-        if len(r) > width and any(_norm(c) for c in r[width:]):
-            if strict:
-                raise InputError(
-                    f"ragged row: {len(r)} fields but the header has {width}; a delimiter or quote "
-                    "is probably out of place",
-                    path=path,
-                    row=num,
-                )
-            last = max(k for k in range(len(r)) if _norm(r[k]))
-            width = max(width, last + 1)
-
-    # trailing columns without header or data: the last column any row fills
-    used = 0
-    for r in (*headers, *(r for _, r in data)):
-        for k in range(min(len(r), width) - 1, used - 1, -1):
-            if _norm(r[k]):
-                used = k + 1
-                break
-    trimmed = width - used
-    width = used
-    if trimmed:
-        notes.append(
-            {
-                "action": "drop_column",
-                "reason": "trailing empty column",
-                "detail": f"{_plural(trimmed, 'trailing column')} without header or data",
-            }
-        )
-    return headers, width, data
-
-
 def _cells(row: list[str | None], width: int) -> list[str | None]:
     return (row + [None] * (width - len(row)))[:width]
-
-
-def _finish_data(
-    data: list[tuple[int, list[str | None]]], width: int, notes: list[dict[str, str]]
-) -> tuple[list[list[str | None]], list[int]]:
-    out, nums = [], []
-    for num, r in data:
-        if not any(_norm(c) for c in r):
-            notes.append({"action": "skip_row", "reason": "blank row", "detail": f"row {num}"})
-            continue
-        out.append(_cells(r, width))
-        nums.append(num)
-    return out, nums
-
-
-def _qualtrics(path: Path, rows: list[tuple[int, list[str | None]]], strict: bool) -> _Table:
-    notes: list[dict[str, str]] = []
-    third = rows[2][1] if len(rows) > 2 else []
-    import_ids = bool(third) and any(_norm(c).startswith('{"ImportId"') for c in third if c)
-    header_rows = 3 if import_ids else 2
-    if len(rows) < header_rows:
-        header_rows = len(rows)
-    headers, width, data = _split(rows, header_rows, path, notes, strict)
-    r1 = _cells(headers[0], width)
-    r2 = _cells(headers[1], width) if header_rows > 1 else [None] * width
-    legacy_v = sum(1 for c in r1 if re.fullmatch(r"V\d+", _norm(c))) >= 3
-    names = []
-    for a, b in zip(r1, r2, strict=True):
-        names.append(_norm(b) if legacy_v and re.fullmatch(r"V\d+", _norm(a)) else _norm(a))
-    names = _dedupe(names, notes, path)
-    cols = []
-    for j, n in enumerate(names):
-        q = _norm(r2[j]) or n
-        imp = _norm(third[j]) if import_ids and j < len(third) else ""
-        m = re.search(r'"ImportId"\s*:\s*"([^"]*)"', imp)
-        col = _Column(n, q)
-        if n.casefold() in _QUALTRICS_META or n.casefold().startswith("q_"):
-            col.role, col.why = "meta", "Qualtrics survey field"
-        elif m:
-            col.signal, col.why = _qualtrics_signal(m.group(1))
-        cols.append(col)
-    d, nums = _finish_data(data, width, notes)
-    t = _Table(path, "qualtrics", cols, d, nums, header_rows, notes)
-    return t
 
 
 _QID_CLOSED = re.compile(r"QID\d+(?:#\d+)?")
@@ -1720,93 +2241,6 @@ def _qualtrics_signal(import_id: str) -> tuple[str | None, str]:
     return None, ""  # matrix row, slider, form field: the values decide
 
 
-def _surveymonkey(path: Path, rows: list[tuple[int, list[str | None]]], strict: bool) -> _Table:
-    notes: list[dict[str, str]] = []
-    headers, width, data = _split(rows, 2, path, notes, strict)
-    r1 = _cells(headers[0], width)
-    r2 = _cells(headers[1], width) if len(headers) > 1 else [None] * width
-    names, cols_info = [], []
-    current_q = ""
-    for a, b in zip(r1, r2, strict=True):
-        a, b = _norm(a), _norm(b)
-        if a:
-            current_q = a
-        if a and a.casefold() in _SURVEYMONKEY_META and not b:
-            names.append(a)
-            cols_info.append((a, None, "", "meta", ""))
-            current_q = ""
-            continue
-        q = current_q or a
-        if b and b.casefold() not in _SURVEYMONKEY_GENERIC:
-            name = f"{q} - {b}" if q else b
-        else:
-            name = q
-        if b.casefold() in _SURVEYMONKEY_OPEN:
-            signal, why = "text", f"SurveyMonkey {b!r} column"
-        elif b.casefold() == "response":
-            signal, why = "closed", "SurveyMonkey closed question ('Response' column)"
-        else:
-            signal, why = None, ""
-        names.append(name)
-        cols_info.append((name, signal, why, None, b))
-    names = _dedupe(names, notes, path)
-    d, nums = _finish_data(data, width, notes)
-    cols = []
-    for j, (n, (_, signal, why, role, option)) in enumerate(zip(names, cols_info, strict=True)):
-        col = _Column(n, n, signal, role, why if role is None else "SurveyMonkey respondent field")
-        if signal is None and role is None and option:
-            # a column of a multi-choice question: it holds its option label or nothing
-            vals = {_key(r[j]) for r in d if _norm(r[j])}
-            if vals and vals <= {option.casefold()}:
-                col.signal, col.why = "closed", f"SurveyMonkey multiple-choice option {option!r}"
-        cols.append(col)
-    t = _Table(path, "surveymonkey", cols, d, nums, 2, notes)
-    return t
-
-
-def _single_header(
-    path: Path, rows: list[tuple[int, list[str | None]]], layout: str, strict: bool
-) -> _Table:
-    notes: list[dict[str, str]] = []
-    headers, width, data = _split(rows, 1, path, notes, strict)
-    names = _dedupe([_norm(c) for c in _cells(headers[0], width)], notes, path)
-    cols = []
-    for j, n in enumerate(names):
-        base = re.sub(r" \(\d+\)$", "", n).casefold()
-        col = _Column(n, n)
-        if layout == "msforms":
-            fixed = (
-                (j == 0 and _MSFORMS_ID_RE.match(base))
-                or (j in (1, 2, 5) and _MSFORMS_TIME_RE.search(base))
-                or (j == 3 and _MSFORMS_MAIL_RE.search(base))
-                or (j == 4 and _MSFORMS_NAME_RE.search(base))
-            )
-            if fixed or base in _MSFORMS_META or re.match(r"^(points|feedback) - ", base):
-                what = (
-                    "id",
-                    "start time",
-                    "completion time",
-                    "e-mail",
-                    "name",
-                    "last modified time",
-                )
-                col.role = "meta"
-                col.why = f"Microsoft Forms {what[j] if fixed else 'quiz or form'} field"
-                col.identifying = j != 0 and bool(fixed)
-        elif layout == "googleforms" and base in _GOOGLE_META:
-            col.role, col.why = "meta", "Google Forms field"
-            col.identifying = j == 0 or bool(_IDENTIFYING_NAME_RE.search(base))
-        cols.append(col)
-    d, nums = _finish_data(data, width, notes)
-    t = _Table(path, layout, cols, d, nums, 1, notes)
-    if layout == "msforms":
-        t.id_hint = 0 if cols and _MSFORMS_ID_RE.match(cols[0].name) else None
-        t.timestamp_hint = 2 if len(cols) > 2 and _MSFORMS_TIME_RE.search(cols[2].name) else None
-    elif layout == "googleforms":
-        t.timestamp_hint = 0
-    return t
-
-
 # --------------------------------------------------------------------------- to long
 
 
@@ -1829,16 +2263,13 @@ def _find_column(table: _Table, name: str, what: str) -> int:
     )
 
 
-def _column_values(table: _Table, j: int) -> list[str | None]:
-    return [r[j] for r in table.data]
-
-
 _PLAIN_ID = re.compile(
     r"^(?:(?:respondent|participant|response|record)[ _-]?)?id$|^pid$", re.IGNORECASE
 )
 
 
-def _layout_id_column(table: _Table) -> int | None:
+def _layout_id_by_name(table: _Table) -> int | None:
+    """Return the layout's respondent-id column, told by its header alone."""
     if table.id_hint is not None:
         return table.id_hint
     want = {
@@ -1850,12 +2281,26 @@ def _layout_id_column(table: _Table) -> int | None:
         for j, c in enumerate(table.columns):
             if c.name.casefold() == w:
                 return j
+    return None
+
+
+def _unique_digests(digests: bytearray) -> bool:
+    import numpy as np
+
+    arr = np.frombuffer(bytes(digests), dtype="S16")
+    return len(np.unique(arr)) == len(arr)
+
+
+def _layout_id_column(table: _Table) -> int | None:
+    j = _layout_id_by_name(table)
+    if j is not None:
+        return j
     if table.layout == "plain":
         # a column named like an id whose values are all present and unique
         for j, c in enumerate(table.columns):
             if _PLAIN_ID.match(c.name):
-                vals = [_norm(v) for v in _column_values(table, j)]
-                if all(vals) and len(set(vals)) == len(vals):
+                st = table.id_stats[j]
+                if st.first_empty is None and _unique_digests(st.exact):
                     table.notes.append(
                         {"action": "select_column", "reason": "id column", "detail": c.name}
                     )
@@ -1883,42 +2328,41 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]|$)")
 _SLASH_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?:[ ,T]|$)")
 
 
-def _session_dates(values: list[str | None]) -> tuple[list[str | None], str]:
-    """Date part (YYYY-MM-DD) of timestamps; ambiguous d/m order keeps the date as written."""
-    parts: list[tuple[str, re.Match[str] | None]] = []
-    first_gt12 = second_gt12 = False
-    for v in values:
-        s = (v or "").strip()
-        m = _ISO_DATE.match(s)
-        if m:
-            parts.append(("iso", m))
-            continue
-        m = _SLASH_DATE.match(s)
-        if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            first_gt12 |= a > 12
-            second_gt12 |= b > 12
-        parts.append(("slash" if m else "none", m))
-    if first_gt12 and not second_gt12:
-        order = "dmy"
-    elif second_gt12 and not first_gt12:
-        order = "mdy"
-    else:
-        order = "ambiguous"
-    out: list[str | None] = []
-    for kind, m in parts:
-        if m is None:
-            out.append(None)
-        elif kind == "iso":
-            out.append(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
-        elif order == "ambiguous":
-            out.append(m.group(0).strip(" ,T"))
-        else:
-            a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
-            d, mo = (a, b) if order == "dmy" else (b, a)
-            yy = int(y) + (2000 if len(y) == 2 else 0)
-            out.append(f"{yy:04d}-{mo:02d}-{d:02d}")
-    return out, order
+def _date_evidence(v: str | None, st: _DateStats) -> None:
+    """Note what a timestamp says about the day/month order of the column."""
+    s = (v or "").strip()
+    if _ISO_DATE.match(s):
+        return
+    m = _SLASH_DATE.match(s)
+    if m:
+        st.first_gt12 |= int(m.group(1)) > 12
+        st.second_gt12 |= int(m.group(2)) > 12
+        st.any_slash |= "/" in m.group(0)
+
+
+def _date_order(st: _DateStats) -> str:
+    if st.first_gt12 and not st.second_gt12:
+        return "dmy"
+    if st.second_gt12 and not st.first_gt12:
+        return "mdy"
+    return "ambiguous"
+
+
+def _session_date(v: str | None, order: str) -> str | None:
+    """Date part (YYYY-MM-DD) of a timestamp; an ambiguous d/m order keeps it as written."""
+    s = (v or "").strip()
+    m = _ISO_DATE.match(s)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    m = _SLASH_DATE.match(s)
+    if m is None:
+        return None
+    if order == "ambiguous":
+        return m.group(0).strip(" ,T")
+    a, b, y = int(m.group(1)), int(m.group(2)), m.group(3)
+    d, mo = (a, b) if order == "dmy" else (b, a)
+    yy = int(y) + (2000 if len(y) == 2 else 0)
+    return f"{yy:04d}-{mo:02d}-{d:02d}"
 
 
 _MONTH = (
@@ -1928,12 +2372,11 @@ _MONTH = (
 _SESSION_VALUE = re.compile(rf"\d|\b(?:{_MONTH}|session|meeting|week|cohort|wave)\b", re.IGNORECASE)
 
 
-def _session_like(values: list[str | None]) -> bool:
+def _session_like(st: _SessionStats) -> bool:
     """Values that name sessions: mostly holding a number, a date or a month name."""
-    vals = [_norm(v) for v in values if _norm(v)]
-    if not vals or looks_like_free_text(vals):
+    if not st.n or looks_like_free_text(st.sample):
         return False
-    return sum(1 for v in vals if _SESSION_VALUE.search(v)) / len(vals) >= 0.8
+    return st.hits / st.n >= 0.8
 
 
 def _slug(text: str, used: set[str]) -> str:
@@ -1978,23 +2421,25 @@ class _Roles:
         return {j for j in (self.id_j, self.group_j, self.session_j) if j is not None}
 
 
-def _to_long(
-    table: _Table,
-    *,
-    text_columns: list[str] | None,
-    group_column: str | None,
-    id_column: str | None,
-    session_column: str | None,
-) -> pd.DataFrame:
-    """Turn a parsed export into the long ``responses`` table, in named steps."""
-    plan = _plan(
-        table,
-        text_columns=text_columns,
-        group_column=group_column,
-        id_column=id_column,
-        session_column=session_column,
-    )
-    return _assemble(table, *plan)
+@dataclass
+class _Plan:
+    """Every whole-column decision of an export; each row's values follow from it alone.
+
+    ``numbers`` (the ``respondent-N`` of each data row, when ids are pseudonymised) and
+    ``occurrences`` (how many times the row's id was seen so far) are numpy arrays, one
+    small integer per row, or None when not needed.
+    """
+
+    roles: _Roles
+    meta_js: list[int]
+    identifying: set[int]
+    pseudonymised: bool = False
+    numbers: Any = None
+    occurrences: Any = None
+    date_order: str | None = None
+    status_j: int | None = None
+    finished_j: int | None = None
+    progress_j: int | None = None
 
 
 def _plan(
@@ -2004,32 +2449,71 @@ def _plan(
     group_column: str | None,
     id_column: str | None,
     session_column: str | None,
-) -> tuple[Any, ...]:
-    """Take every whole-column decision (types, roles, ids); the arguments of :func:`_assemble`."""
-    if not table.data:
+) -> _Plan:
+    """Take every whole-column decision (types, roles, ids) from the statistics of the scan."""
+    if not table.n:
         raise InputError(
             f"no responses: the file has {_plural(table.header_rows, 'header row')} "
             "but no data rows",
             path=table.path,
         )
-    n = len(table.data)
-    profiles = [_profile(_column_values(table, j), n) for j in range(len(table.columns))]
+    n = table.n
+    profiles = [
+        _profile_of(table.samples[j], table.totals[j], n) for j in range(len(table.columns))
+    ]
     roles = _Roles()
-    ids = _respondent_ids(table, id_column, roles)
+    plan = _Plan(roles, [], set())
+    _respondent_ids(table, id_column, plan)
     _choose_group(table, profiles, group_column, roles)
-    session_vals = _choose_session(table, session_column, roles)
+    _choose_session(table, session_column, plan)
     _choose_text(table, profiles, text_columns, roles)
-    flags = _response_flags(table)
-    meta_js = [j for j in range(len(table.columns)) if j not in roles.used | set(roles.text_js)]
-    identifying = _identifying_columns(table, profiles, meta_js)
-    _audit_columns(table, profiles, roles, identifying)
-    occurrences = _occurrences(ids, table.notes)
-    return ids, occurrences, session_vals, flags, roles, meta_js, identifying
+    _response_flags(table, plan)
+    plan.meta_js = [
+        j for j in range(len(table.columns)) if j not in roles.used | set(roles.text_js)
+    ]
+    plan.identifying = _identifying_columns(table, profiles, plan.meta_js)
+    _audit_columns(table, profiles, roles, plan.identifying)
+    _occurrences(plan, table.notes)
+    size = n * len(roles.text_js) * (len(_CORE) + len(plan.meta_js))
+    if size > MAX_RESPONSE_CELLS:
+        raise InputError(
+            f"the table of responses would hold {size:,} cells ({n:,} rows x "
+            f"{len(roles.text_js):,} text columns x {len(_CORE) + len(plan.meta_js):,} columns), "
+            f"more than {MAX_RESPONSE_CELLS:,} (thematic.ingest.MAX_RESPONSE_CELLS); name fewer "
+            "columns with text_columns=[...] or split the export",
+            path=table.path,
+        )
+    return plan
 
 
-def _respondent_ids(table: _Table, id_column: str | None, roles: _Roles) -> list[str]:
-    """Read respondent ids: the named or layout id column (pseudonymised when identifying)."""
-    path, cols, notes = table.path, table.columns, table.notes
+def _first_appearance(digests: bytearray) -> tuple[Any, Any]:
+    """Return, per row, the rank of its key by first appearance and its occurrence so far.
+
+    Both 1-based, as ``int32`` numpy arrays: ``respondent-N`` numbers and the ``~2``,
+    ``~3``... of repeated ids, computed from 16-byte digests of the keys.
+    """
+    import numpy as np
+
+    arr = np.frombuffer(bytes(digests), dtype="S16")
+    n = len(arr)
+    _, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    rank = np.empty(len(first), dtype=np.int32)
+    rank[np.argsort(first, kind="stable")] = np.arange(1, len(first) + 1, dtype=np.int32)
+    order = np.argsort(inverse, kind="stable")
+    grouped = inverse[order]
+    idx = np.arange(n)
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = grouped[1:] != grouped[:-1]
+    group_start = np.maximum.accumulate(np.where(starts, idx, 0))
+    occ = np.empty(n, dtype=np.int32)
+    occ[order] = (idx - group_start + 1).astype(np.int32)
+    return rank[inverse], occ
+
+
+def _respondent_ids(table: _Table, id_column: str | None, plan: _Plan) -> None:
+    """Choose the respondent-id column (pseudonymised when identifying), or row-N."""
+    path, cols, notes, roles = table.path, table.columns, table.notes, plan.roles
     id_j = _find_column(table, id_column, "id column") if id_column else _layout_id_column(table)
     if id_j is None:
         notes.append(
@@ -2039,19 +2523,17 @@ def _respondent_ids(table: _Table, id_column: str | None, roles: _Roles) -> list
                 "detail": "respondent_id = row-N (spreadsheet row)",
             }
         )
-        return [f"row-{n}" for n in table.rows]
+        return
     roles.id_j = id_j
-    raw_ids = _column_values(table, id_j)
-    for v, num in zip(raw_ids, table.rows, strict=True):
-        if not _norm(v):
-            raise InputError("empty respondent id", path=path, row=num, column=cols[id_j].name)
-    ids = [_norm(v) for v in raw_ids]
+    st = table.id_stats[id_j]
+    if st.first_empty is not None:
+        raise InputError(
+            "empty respondent id", path=path, row=st.first_empty, column=cols[id_j].name
+        )
     how = "named by the caller" if id_column else f"the {table.layout} respondent id"
-    if any(_EMAIL_RE.search(v) for v in ids) or _IDENTIFYING_NAME_RE.search(cols[id_j].name):
-        mapping: dict[str, str] = {}
-        for v in ids:
-            mapping.setdefault(v.casefold(), f"respondent-{len(mapping) + 1}")
-        ids = [mapping[v.casefold()] for v in ids]
+    if st.any_email or _IDENTIFYING_NAME_RE.search(cols[id_j].name):
+        plan.pseudonymised = True
+        plan.numbers, plan.occurrences = _first_appearance(st.folded)
         notes.append(
             {
                 "action": "pseudonymise",
@@ -2061,8 +2543,10 @@ def _respondent_ids(table: _Table, id_column: str | None, roles: _Roles) -> list
             }
         )
         how += ", pseudonymised as respondent-N"
+    else:
+        _, plan.occurrences = _first_appearance(st.exact)
+    st.exact = st.folded = bytearray()
     roles.reasons[id_j] = f"id: {how}"
-    return ids
 
 
 def _group_candidate(c: _Column, p: _Profile) -> tuple[bool, str]:
@@ -2131,9 +2615,9 @@ def _choose_group(
     )
 
 
-def _choose_session(table: _Table, session_column: str | None, roles: _Roles) -> list[str | None]:
+def _choose_session(table: _Table, session_column: str | None, plan: _Plan) -> None:
     """Give each row its session: the named column, a session-like one, or the completion date."""
-    cols, notes = table.columns, table.notes
+    cols, notes, roles = table.columns, table.notes, plan.roles
     session_j = None
     if session_column:
         session_j = _find_column(table, session_column, "session column")
@@ -2151,7 +2635,7 @@ def _choose_session(table: _Table, session_column: str | None, roles: _Roles) ->
                 and c.signal not in {"text", "files"}
                 and _SESSION_NAME_RE.search(c.name)
                 and not _RATING_QUESTION_RE.search(c.name)
-                and _session_like(_column_values(table, j))
+                and _session_like(table.session_stats[j])
             ):
                 session_j = j
                 roles.reasons[j] = "session: named like a session, values name sessions"
@@ -2161,22 +2645,19 @@ def _choose_session(table: _Table, session_column: str | None, roles: _Roles) ->
                 break
     if session_j is not None:
         roles.session_j = session_j
-        return [_norm(v) or None for v in _column_values(table, session_j)]
+        return
     ts_j = _timestamp_column(table)
     if ts_j is None:
-        return [None] * len(table.data)
+        return
     roles.timestamp_j = ts_j
-    session_vals, order = _session_dates(_column_values(table, ts_j))
+    plan.date_order = order = _date_order(table.date_stats)
     detail = f"date part of {cols[ts_j].name!r}"
-    if order == "ambiguous" and any(v and "/" in v for v in session_vals):
+    if order == "ambiguous" and table.date_stats.any_slash:
         detail += " (day/month order ambiguous: kept as written)"
     notes.append(
         {"action": "derive_column", "reason": "session from completion date", "detail": detail}
     )
     roles.remarks[ts_j] = "the session is its date part"
-    return session_vals
-
-
 #: Kinds of values never taken as open text, even where the layout marks text entry.
 _NEVER_TEXT = {
     "empty",
@@ -2262,28 +2743,29 @@ def _choose_text(
     )
 
 
-def _response_flags(table: _Table) -> tuple[list[bool], list[bool], list[bool]]:
-    """Flag each row preview, spam or unfinished (Qualtrics fields; else False)."""
-    n = len(table.data)
-    preview, spam, unfinished = [False] * n, [False] * n, [False] * n
+def _response_flags(table: _Table, plan: _Plan) -> None:
+    """Find the Qualtrics fields that flag a row preview, spam or unfinished."""
     if table.layout != "qualtrics":
-        return preview, spam, unfinished
+        return
     by = {c.name.casefold(): j for j, c in enumerate(table.columns)}
-    if "status" in by:
-        for i, v in enumerate(_column_values(table, by["status"])):
-            k = _key(v)
-            preview[i] = k in _QUALTRICS_STATUS_PREVIEW
-            spam[i] = k in _QUALTRICS_STATUS_SPAM
-    if "finished" in by:
-        for i, v in enumerate(_column_values(table, by["finished"])):
-            unfinished[i] = _truthy(v) is False
-    if "progress" in by:
-        for i, v in enumerate(_column_values(table, by["progress"])):
-            with contextlib.suppress(TypeError, ValueError):
-                unfinished[i] = unfinished[i] or float(_norm(v)) < 100
+    plan.status_j = by.get("status")
+    plan.finished_j = by.get("finished")
+    plan.progress_j = by.get("progress")
+
+
+def _row_flags(plan: _Plan, row: list[str | None]) -> tuple[bool, bool, bool]:
+    """Flag a row preview, spam or unfinished (Qualtrics fields; else False)."""
+    preview = spam = unfinished = False
+    if plan.status_j is not None:
+        k = _key(row[plan.status_j])
+        preview = k in _QUALTRICS_STATUS_PREVIEW
+        spam = k in _QUALTRICS_STATUS_SPAM
+    if plan.finished_j is not None:
+        unfinished = _truthy(row[plan.finished_j]) is False
+    if plan.progress_j is not None:
+        with contextlib.suppress(TypeError, ValueError):
+            unfinished = unfinished or float(_norm(row[plan.progress_j])) < 100
     return preview, spam, unfinished
-
-
 _QUALTRICS_IDENTIFYING = {
     "locationlatitude",
     "locationlongitude",
@@ -2388,83 +2870,105 @@ def _mask(text: str) -> str:
     return _EMAIL_RE.sub("[EMAIL]", text)
 
 
-def _occurrences(ids: list[str], notes: list[dict[str, str]]) -> list[int]:
-    """Count how many times each row's respondent id has been seen so far (1 = first)."""
-    seen: dict[str, int] = {}
-    occ = []
-    for rid in ids:
-        seen[rid] = seen.get(rid, 0) + 1
-        occ.append(seen[rid])
-    if any(o > 1 for o in occ):
+def _occurrences(plan: _Plan, notes: list[dict[str, str]]) -> None:
+    """Note how many rows repeat an earlier respondent id."""
+    occ = plan.occurrences
+    repeated = 0 if occ is None else int((occ > 1).sum())
+    if repeated:
         notes.append(
             {
                 "action": "flag",
                 "reason": "repeated respondent id",
-                "detail": f"{sum(1 for o in occ if o > 1)} rows repeat an earlier respondent id",
+                "detail": f"{repeated} rows repeat an earlier respondent id",
             }
         )
-    return occ
+    else:
+        plan.occurrences = None
+
+
+def _blocks(table: _Table, plan: _Plan, step: int | None) -> Iterator[pd.DataFrame]:
+    """Read the export's records again and yield its long table in blocks.
+
+    ``step`` data rows (all of them when None) make one block; the cells of a block's
+    rows are released (workbooks) or never held beyond it (text exports).
+    """
+    rows: list[list[str | None]] = []
+    nums: list[int] = []
+    width, start, skipped = table.width, table.data_start, table.skipped
+    lo = 0
+    limit = step or table.n
+    for num, r in table.source:
+        if num < start or num in skipped:
+            continue
+        rows.append(_cells(r, width))
+        nums.append(num)
+        table.source.release(num)
+        if len(rows) == limit:
+            yield _assemble(table, plan, rows, nums, lo)
+            lo += len(rows)
+            rows, nums = [], []
+            if lo >= table.n:
+                break
+    if rows:
+        yield _assemble(table, plan, rows, nums, lo)
 
 
 def _assemble(
     table: _Table,
-    ids: list[str],
-    occ: list[int],
-    session_vals: list[str | None],
-    flags: tuple[list[bool], list[bool], list[bool]],
-    roles: _Roles,
-    meta_js: list[int],
-    identifying: set[int],
-    rows: range | None = None,
+    plan: _Plan,
+    rows: list[list[str | None]],
+    nums: list[int],
+    lo: int,
 ) -> pd.DataFrame:
-    """Build and validate the long table: one row per respondent x open-text column.
+    """Build and validate a block of the long table: one row per respondent x open-text column.
 
-    ``rows`` (data rows of the export) builds only those rows' responses: a block of
-    the long table, in order, with the same columns and attributes.
+    ``rows`` are the cells of consecutive data rows of the export (the first is data
+    row ``lo``), ``nums`` their spreadsheet row numbers.
     """
-    path, cols = table.path, table.columns
-    text_js = roles.text_js
-    n = len(table.data)
-    span = range(n) if rows is None else rows
-    size = n * len(text_js) * (len(_CORE) + len(meta_js))
-    if size > MAX_RESPONSE_CELLS:
-        raise InputError(
-            f"the table of responses would hold {size:,} cells ({n:,} rows x "
-            f"{len(text_js):,} text columns x {len(_CORE) + len(meta_js):,} columns), more than "
-            f"{MAX_RESPONSE_CELLS:,} (thematic.ingest.MAX_RESPONSE_CELLS); name fewer columns "
-            "with text_columns=[...] or split the export",
-            path=path,
-        )
-    preview, spam, unfinished = flags
+    path, cols, roles = table.path, table.columns, plan.roles
+    text_js, meta_js = roles.text_js, plan.meta_js
     meta_names = {
         j: f"meta:{cols[j].name}" if cols[j].name in _CORE else cols[j].name for j in meta_js
     }
     used_slugs: set[str] = set()
     slugs = {j: _slug(cols[j].name, used_slugs) for j in text_js}
-    gj = roles.group_j
-    groups = {i: table.data[i][gj] for i in span} if gj is not None else dict.fromkeys(span)
+    gj, id_j = roles.group_j, roles.id_j
+    numbers = None if plan.numbers is None else plan.numbers[lo : lo + len(rows)].tolist()
+    occs = None if plan.occurrences is None else plan.occurrences[lo : lo + len(rows)].tolist()
     out: dict[str, list[Any]] = {k: [] for k in _CORE}
     for k in meta_js:
         out[meta_names[k]] = []
     fname = path.name
-    for i in span:
-        row = table.data[i]
-        rid = ids[i]
-        g = _norm(groups[i]) or None
+    for i, (row, num) in enumerate(zip(rows, nums, strict=True)):
+        if id_j is None:
+            rid = f"row-{num}"
+        elif numbers is not None:
+            rid = f"respondent-{numbers[i]}"
+        else:
+            rid = _norm(row[id_j])
+        occ = 1 if occs is None else occs[i]
+        g = (_norm(row[gj]) or None) if gj is not None else None
+        if roles.session_j is not None:
+            session = _norm(row[roles.session_j]) or None
+        elif roles.timestamp_j is not None:
+            session = _session_date(row[roles.timestamp_j], plan.date_order or "ambiguous")
+        else:
+            session = None
+        preview, spam, unfinished = _row_flags(plan, row)
         for j in text_js:
-            out["response_id"].append(f"{rid}:{slugs[j]}" + (f"~{occ[i]}" if occ[i] > 1 else ""))
+            out["response_id"].append(f"{rid}:{slugs[j]}" + (f"~{occ}" if occ > 1 else ""))
             out["respondent_id"].append(rid)
             out["question"].append(cols[j].question)
             out["question_id"].append(cols[j].name)
             out["group"].append(g)
-            out["session"].append(session_vals[i])
+            out["session"].append(session)
             out["text_raw"].append(row[j])
             out["text"].append(row[j])
-            out["flag_preview"].append(preview[i])
-            out["flag_spam"].append(spam[i])
-            out["flag_unfinished"].append(unfinished[i])
+            out["flag_preview"].append(preview)
+            out["flag_spam"].append(spam)
+            out["flag_unfinished"].append(unfinished)
             out["source_file"].append(fname)
-            out["source_row"].append(table.rows[i])
+            out["source_row"].append(num)
             out["source_format"].append(table.layout)
             for k in meta_js:
                 out[meta_names[k]].append(row[k])

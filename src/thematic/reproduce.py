@@ -3,13 +3,17 @@
 Notebooks are executed in place with nbclient in their own directory, without timing
 metadata, and written back atomically with volatile fields removed, so that executing a
 notebook twice gives a byte-identical file. :func:`reproduce` runs every numbered
-notebook in order (then the how-to notebooks), then regenerates the figures and appendix.
+notebook in order, the how-to notebooks beside them (two at a time by default), then
+regenerates the figures and appendix. Kernels share the study's cache, so a warm re-run
+reads embeddings and topic-model fits instead of recomputing them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from .errors import ThematicError
@@ -76,6 +80,7 @@ def execute_notebook(
     *,
     timeout: int = 1800,
     kernel_name: str = "python3",
+    env: Mapping[str, str] | None = None,
 ) -> Path:
     """Execute one notebook in place, deterministically.
 
@@ -87,6 +92,9 @@ def execute_notebook(
         Seconds allowed per cell.
     kernel_name : str
         Jupyter kernel to use (the current environment's ``python3``).
+    env : mapping, optional
+        Extra environment variables of the kernel (on top of this process's environment
+        and :data:`KERNEL_ENV`).
 
     Returns
     -------
@@ -105,8 +113,6 @@ def execute_notebook(
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    env_before = {k: os.environ.get(k) for k in KERNEL_ENV}
-    os.environ.update(KERNEL_ENV)
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -118,7 +124,7 @@ def execute_notebook(
         allow_errors=False,
     )
     try:
-        client.execute()
+        client.execute(env={**os.environ, **KERNEL_ENV, **(env or {})})
     except CellExecutionError as exc:
         code_cells = [c for c in nb.cells if c.cell_type == "code"]
         failing = next(
@@ -131,16 +137,35 @@ def execute_notebook(
         )
         last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise NotebookError(f"{path}: code cell {failing} failed: {last}") from None
-    finally:
-        for k, v in env_before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     _scrub(nb)
     nbformat.validate(nb)
     atomic_write_text(path, nbformat.writes(nb) + "\n")
     return path
+
+
+def _lanes(todo: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Split notebooks into the numbered sequence (run in order) and independent ones."""
+    numbered = [p for p in todo if p.name[:2].isdigit()]
+    return numbered, [p for p in todo if p not in numbered]
+
+
+def _durations(cache: Path) -> dict[str, float]:
+    """Seconds each notebook took last time (from the study's cache; empty if none)."""
+    import json
+
+    try:
+        data = json.loads((cache / "reproduce-durations.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): float(v) for k, v in data.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _longest_first(others: list[Path], last: Mapping[str, float]) -> list[Path]:
+    """Order independent notebooks longest first (by their last run; unknown ones first)."""
+    return sorted(others, key=lambda p: (-(last.get(p.name, float("inf"))), p.name))
 
 
 def reproduce(
@@ -148,8 +173,19 @@ def reproduce(
     *,
     notebooks: Iterable[str | os.PathLike[str]] | None = None,
     echo: Callable[[str], None] = print,
+    jobs: int | None = None,
 ) -> list[Path]:
-    """Execute every notebook of a study in order, then regenerate figures and appendix.
+    """Execute every notebook of a study, then regenerate figures and appendix.
+
+    The numbered notebooks (``00-...``, ``01-...``) run one after another, in order, since
+    each may read what an earlier one wrote, followed by the figures and the appendix
+    (drawn from the study's files, which only the numbered notebooks change); the others
+    (how-tos, which work in folders of their own) are independent and run beside them
+    when ``jobs`` > 1, longest first by their last run. Every kernel gets
+    :data:`KERNEL_ENV` and the study's cache as ``THEMATIC_CACHE_DIR`` (unless that is
+    already set), so embeddings and topic-model fits are computed once and reused while
+    their inputs are unchanged (:mod:`thematic._fitcache`); results are the same with a
+    cold cache.
 
     Parameters
     ----------
@@ -157,15 +193,29 @@ def reproduce(
         The study folder (found from the working directory, or from the first notebook
         given, if omitted).
     notebooks : iterable of paths, optional
-        Run only these (in the order given).
+        Run only these (numbered ones in the order given).
     echo : callable
         Receives one progress line per notebook.
+    jobs : int, optional
+        Notebooks executed at the same time (default: 2, or 1 on a one-CPU machine).
 
     Returns
     -------
     list of pathlib.Path
-        The notebooks executed.
+        The notebooks executed, in the order they finished.
+
+    Raises
+    ------
+    NotebookError
+        If a notebook fails (the first failure; notebooks already running finish, no
+        other starts, and after a failing numbered notebook the figures and appendix are
+        not regenerated).
     """
+    import json
+    import time
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    from .io import atomic_write_text
     from .project import Project
 
     todo = [Path(p) for p in notebooks] if notebooks else None
@@ -173,13 +223,63 @@ def reproduce(
         root = todo[0].resolve().parent
     study = Project.open(root)
     todo = todo or notebook_order(study.paths.notebooks)
-    done = []
-    for i, nb in enumerate(todo, 1):
-        echo(f"[{i}/{len(todo)}] {nb.name}")
-        execute_notebook(nb)
-        done.append(nb)
-    echo("figures/")
-    study.write_figures()
-    echo("appendix/")
-    study.write_appendix()
+    jobs = max(1, int(jobs)) if jobs is not None else min(2, os.cpu_count() or 1)
+    cache = Path(os.environ.get("THEMATIC_CACHE_DIR") or study.paths.cache)
+    env = {"THEMATIC_CACHE_DIR": str(cache)}
+    last = _durations(cache)
+    numbered, others = _lanes(todo)
+    others = _longest_first(others, last)
+    done: list[Path] = []
+    took: dict[str, float] = {}
+    lock = threading.Lock()
+    count = iter(range(1, len(todo) + 1))
+    failed = threading.Event()
+
+    def run(nb: Path) -> None:
+        with lock:
+            echo(f"[{next(count)}/{len(todo)}] {nb.name}")
+        t0 = time.perf_counter()
+        execute_notebook(nb, env=env)
+        with lock:
+            took[nb.name] = round(time.perf_counter() - t0, 1)
+            done.append(nb)
+
+    def outputs() -> None:
+        with lock:
+            echo("figures/")
+        study.write_figures()
+        with lock:
+            echo("appendix/")
+        study.write_appendix()
+
+    def lane(first: list[Path], then_outputs: bool) -> None:
+        try:
+            for nb in first:
+                run(nb)
+            if then_outputs:
+                outputs()
+            while not failed.is_set():
+                with lock:
+                    if not others:
+                        return
+                    nb = others.pop(0)
+                run(nb)
+        except BaseException:
+            failed.set()
+            raise
+
+    if jobs == 1:
+        lane(numbered, False)
+        outputs()
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(lane, numbered, True)] + [
+                pool.submit(lane, [], False) for _ in range(jobs - 1)]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            errors = [f.exception() for f in finished if f.exception() is not None]
+            if errors:
+                raise errors[0]
+    with contextlib.suppress(OSError):
+        atomic_write_text(cache / "reproduce-durations.json",
+                          json.dumps({**last, **took}, indent=1, sort_keys=True) + "\n")
     return done

@@ -295,19 +295,329 @@ def _pass1(frame: pd.DataFrame, row_offset: int, cfg: _Config) -> _Pass1:
     return _Pass1(frame, part, hits, rows, row_offset)
 
 
+# --------------------------------------------------------------------------- compact global state
+
+
+class _Strings:
+    """A list of strings held as one UTF-8 buffer and an array of end offsets.
+
+    About ``len(s) + 8`` bytes per string instead of a Python object and a pointer
+    (some 60-80 bytes): the global state of a stream of millions of responses.
+    Supports ``len``, iteration, ``s[i]`` and ``s[lo:hi]`` (a list).
+    """
+
+    def __init__(self, items: Any = ()) -> None:
+        from array import array
+
+        self.blob = bytearray()
+        self.ends = array("q")
+        self.extend(items)
+
+    def extend(self, items: Any) -> None:
+        blob, ends = self.blob, self.ends
+        for s in items:
+            blob += s.encode("utf-8", "surrogatepass")
+            ends.append(len(blob))
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def _get(self, i: int) -> str:
+        lo = self.ends[i - 1] if i else 0
+        return self.blob[lo:self.ends[i]].decode("utf-8", "surrogatepass")
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._get(k) for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        return self._get(i)
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(len(self)):
+            yield self._get(i)
+
+
+def _d16(s: str) -> bytes:
+    """Return a 16-byte BLAKE2b digest of a string (keys of the compact global index)."""
+    import hashlib
+
+    return hashlib.blake2b(s.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+_NO_DIGEST = bytes(16)
+
+
+def _person(key: bytes, r: str) -> str:
+    """Return the pseudonym of a respondent id (as :func:`thematic.deidentify.pseudonymise_ids`)."""
+    import hashlib
+    import hmac
+
+    return "P-" + hmac.new(key, f"respondent:{r}".encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def _x_id(key: bytes, x: str) -> str:
+    import hashlib
+    import hmac
+
+    return "X-" + hmac.new(key, f"response:{x}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+class _CompactIndex:
+    """The global duplicate index of a stream, in a few bytes per row.
+
+    It decides exactly what :class:`thematic.clean.DuplicateIndex` decides (tests
+    compare them), from the same keys, held compactly: response ids in a
+    :class:`_Strings` buffer, respondents, duplicate keys and submissions as 16-byte
+    digests, questions as small codes, word counts as integers; the decisions are made
+    with numpy sorts instead of dictionaries of Python objects. It also makes the
+    pseudonymised response ids as rows are added (``P-...:qN``, in row order, as
+    :func:`thematic.deidentify.pseudonymise_ids` numbers question slugs), so neither
+    the respondent ids nor a dictionary of people are kept.
+    """
+
+    _KINDS = ("", "duplicate of", "superseded by", "same submission as")
+
+    def __init__(self, key: bytes, duplicate_min_words: int = 8) -> None:
+        from array import array
+
+        self.key = key
+        self.duplicate_min_words = duplicate_min_words
+        self.ids = _Strings()
+        self.new_ids = _Strings()
+        self.resp = bytearray()  # digest of each respondent (zeros: none)
+        self.has_resp = array("b")
+        self.qcodes = array("i")
+        self.qnames: dict[str, int] = {}
+        self.dkeys = bytearray()
+        self.subst = array("b")
+        self.nwords = array("i")
+        self.subs = bytearray()
+        self.slugs: dict[str, str] = {}
+        self._people: dict[str, str] = {}  # pseudonyms of the current block's respondents
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, part: Any) -> None:
+        """Append the keys of the next block of rows (a ``thematic.clean._CleanPart``)."""
+        self.ids.extend(part.ids)
+        people: dict[str, str] = {}
+        new_ids = []
+        for r, x in zip(part.respondents, part.ids, strict=True):
+            if r is None:
+                self.resp += _NO_DIGEST
+                self.has_resp.append(0)
+                new_ids.append(_x_id(self.key, x))
+                continue
+            self.resp += _d16(r)
+            self.has_resp.append(1)
+            p = people.get(r)
+            if p is None:
+                p = people[r] = _person(self.key, r)
+            if isinstance(r, str) and x.startswith(r + ":"):
+                slug, sep, rest = x[len(r) + 1:].partition("~")
+                q = self.slugs.setdefault(slug, f"q{len(self.slugs) + 1}")
+                new_ids.append(f"{p}:{q}{sep}{rest}")
+            else:
+                new_ids.append(_x_id(self.key, x))
+        self.new_ids.extend(new_ids)
+        for q in part.questions:
+            self.qcodes.append(self.qnames.setdefault(q, len(self.qnames)))
+        for k in part.dkeys:
+            if k == "":
+                self.dkeys += _NO_DIGEST
+                self.subst.append(0)
+            else:
+                self.dkeys += k if isinstance(k, bytes) and len(k) == 16 else _d16(repr(k))
+                self.subst.append(1)
+        self.nwords.extend(part.nwords)
+        for s in part.subs:
+            self.subs += _d16(repr(s))
+
+    def finish_ids(self) -> int:
+        """Check the pseudonymised ids are unique (else all become ``X-``); return respondents."""
+        import numpy as np
+
+        new = np.frombuffer(bytes(b"".join(_d16(x) for x in self.new_ids)), dtype="S16")
+        if len(np.unique(new)) != len(new):
+            self.new_ids = _Strings(_x_id(self.key, x) for x in self.ids)
+        resp = np.frombuffer(bytes(self.resp), dtype="S16")
+        has = np.frombuffer(self.has_resp, dtype=np.int8).astype(bool)
+        return int(len(np.unique(resp[has])))
+
+    @staticmethod
+    def _codes(buf: bytearray) -> Any:
+        import numpy as np
+
+        _, inv = np.unique(np.frombuffer(bytes(buf), dtype="S16"), return_inverse=True)
+        return inv.reshape(-1).astype(np.int64)
+
+    def flags(self) -> tuple[Any, Any, Any, Any]:
+        """Decide every row: ``(duplicate, resubmission, ref, kind)`` as numpy arrays.
+
+        ``kind`` (1: duplicate of, 2: superseded by, 3: same submission as; 0: none) and
+        ``ref`` (the row named) make the detail :meth:`detail` writes.
+        """
+        import numpy as np
+
+        n = len(self.ids)
+        idx = np.arange(n, dtype=np.int64)
+        subst = np.frombuffer(self.subst, dtype=np.int8).astype(bool)
+        has_r = np.frombuffer(self.has_resp, dtype=np.int8).astype(bool)
+        q = np.frombuffer(self.qcodes, dtype=np.int32).astype(np.int64)
+        nwords = np.frombuffer(self.nwords, dtype=np.int32).astype(np.int64)
+        dk = self._codes(self.dkeys)
+        resp = self._codes(self.resp)
+        duplicate = np.zeros(n, dtype=bool)
+        resubmission = np.zeros(n, dtype=bool)
+        ref = np.full(n, -1, dtype=np.int64)
+        kind = np.zeros(n, dtype=np.int8)
+
+        def heads(*keys: Any) -> Any:
+            """Mark where each run of equal keys starts (keys already sorted)."""
+            m = len(keys[0])
+            start = np.zeros(m, dtype=bool)
+            if m:
+                start[0] = True
+            for k in keys:
+                start[1:] |= k[1:] != k[:-1]
+            return start
+
+        # same respondent, same question: repeats are duplicates, earlier answers resubmissions
+        rows = idx[subst & has_r]
+        order = np.lexsort((rows, dk[rows], q[rows], resp[rows]))
+        rows = rows[order]
+        r_, q_, d_ = resp[rows], q[rows], dk[rows]
+        first = heads(r_, q_, d_)
+        first_row = rows[np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))] \
+            if len(rows) else rows
+        dup = ~first
+        duplicate[rows[dup]] = True
+        ref[rows[dup]] = first_row[dup]
+        kind[rows[dup]] = 1
+        hr, hq, hrows = r_[first], q_[first], rows[first]
+        group = heads(hr, hq)
+        if len(hrows):
+            gid = np.cumsum(group) - 1
+            last = np.maximum.reduceat(hrows, np.flatnonzero(group))[gid]
+            sup = hrows != last
+            resubmission[hrows[sup]] = True
+            ref[hrows[sup]] = last[sup]
+            kind[hrows[sup]] = 2
+        # different respondents, same long answer to the same question
+        rows = idx[subst & ~duplicate & ~resubmission & (nwords >= self.duplicate_min_words)]
+        order = np.lexsort((rows, dk[rows], q[rows]))
+        rows = rows[order]
+        first = heads(q[rows], dk[rows])
+        if len(rows):
+            first_row = rows[np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))]
+            dup = ~first
+            duplicate[rows[dup]] = True
+            ref[rows[dup]] = first_row[dup]
+            kind[rows[dup]] = 1
+        # whole submissions identical to an earlier one (same questions and keys): the
+        # sorted (question, key) codes of each submission, compared exactly by length
+        sub = self._codes(self.subs)
+        pair = q * (int(dk.max(initial=0)) + 2) + np.where(subst, dk + 1, 0)
+        order = np.lexsort((pair, sub))
+        s_sorted = sub[order]
+        starts = np.flatnonzero(heads(s_sorted))
+        if n:
+            lengths = np.diff(np.append(starts, n))
+            words = np.add.reduceat(nwords[order], starts)
+            firsts = np.minimum.reduceat(order, starts)
+            ok = words >= self.duplicate_min_words
+            for length in np.unique(lengths[ok]).tolist():
+                sel = np.flatnonzero(ok & (lengths == length))
+                sel = sel[np.argsort(firsts[sel], kind="stable")]  # first-appearance order
+                members = order[starts[sel][:, None] + np.arange(length)]
+                _, first_pos, inv = np.unique(pair[members], axis=0, return_index=True,
+                                              return_inverse=True)
+                earlier = first_pos[inv.reshape(-1)]
+                later = earlier != np.arange(len(sel))
+                rows = members[later].ravel()
+                refs = np.repeat(firsts[sel][earlier[later]], length)
+                hit = subst[rows] & ~duplicate[rows] & ~resubmission[rows]
+                duplicate[rows[hit]] = True
+                ref[rows[hit]] = refs[hit]
+                kind[rows[hit]] = 3
+        return duplicate, resubmission, ref, kind
+
+    def detail(self, ref: Any, kind: Any, lo: int, hi: int) -> dict[int, str]:
+        """Return the details of rows ``lo``..``hi`` (keyed by row of the whole table)."""
+        import numpy as np
+
+        out = {}
+        for i in (lo + np.flatnonzero(kind[lo:hi])).tolist():
+            out[i] = f"{self._KINDS[kind[i]]} {self.ids[int(ref[i])]}"
+        return out
+
+
+class _IdMap:
+    """Old response ids -> pseudonymised ones, looked up by 16-byte digest (no dict of ids)."""
+
+    def __init__(self, old: _Strings, new: _Strings) -> None:
+        import numpy as np
+
+        d = np.frombuffer(b"".join(_d16(x) for x in old), dtype="S16")
+        # a 16 MiB filter of Python hashes: most strings that are not ids stop here
+        self.filter = bytearray(1 << 24)
+        for x in old:
+            self.filter[hash(x) & 0xFFFFFF] = 1
+        self.order = np.argsort(d, kind="stable")
+        self.sorted = d[self.order]
+        self.new = new
+        self.old = old
+
+    def _find(self, s: str) -> int:
+        import numpy as np
+
+        if not self.filter[hash(s) & 0xFFFFFF]:
+            return -1
+        d = _d16(s)
+        i = int(np.searchsorted(self.sorted, d))
+        if i < len(self.sorted) and bytes(self.sorted[i]).ljust(16, b"\0") == d:
+            return int(self.order[i])
+        return -1
+
+    def __contains__(self, s: object) -> bool:
+        return isinstance(s, str) and self._find(s) >= 0
+
+    def __getitem__(self, s: str) -> str:
+        i = self._find(s)
+        if i < 0:
+            raise KeyError(s)
+        return self.new[i]
+
+    def get(self, s: Any, default: Any = None) -> Any:
+        i = self._find(s) if isinstance(s, str) else -1
+        return self.new[i] if i >= 0 else default
+
+
 @dataclass
 class _Global:
-    """The steps that need the whole table, done once (see :func:`iter_prepared`)."""
+    """The steps that need the whole table, done once (see :func:`iter_prepared`).
 
-    duplicate: list[bool]
-    resubmission: list[bool]
-    detail: dict[int, str]
+    Per row only numpy arrays (flags, the row a detail names and its kind) and the
+    pseudonymised ids (a :class:`_Strings` buffer) are kept; details are written and
+    respondent pseudonyms recomputed block by block.
+    """
+
+    duplicate: Any  # numpy bool array
+    resubmission: Any  # numpy bool array
+    ref: Any  # numpy int64 array: the row a detail names (-1: none)
+    kind: Any  # numpy int8 array: which detail (see _CompactIndex)
     numbering: Any
     question_masks: dict[str, dict[str, str]]
     question_rows: list[dict[str, Any]]
-    new_ids: list[str]
-    persons: dict[Any, str | None]
+    new_ids: Any  # _Strings
     n_respondents: int
+    index: Any = None  # the _CompactIndex (its response ids name the rows of details)
+
+    def detail(self, lo: int, hi: int) -> dict[int, str]:
+        """Return the duplicate/resubmission details of rows ``lo``..``hi``."""
+        return self.index.detail(self.ref, self.kind, lo, hi)
 
 
 def _number_hits(numbering: Any, hits: list[Any]) -> None:
@@ -328,12 +638,9 @@ def _global_step(index: Any, cfg: _Config, numbering: Any,
     block, in row order); the question columns are numbered after them, as
     :func:`thematic.deidentify.deidentify_responses` does.
     """
-    import hashlib
-    import hmac
-
     from .deidentify import _apply, _cached_deidentifier, _digest
 
-    duplicate, resubmission, detail = index.flags()
+    duplicate, resubmission, ref, kind = index.flags()
     det = _cached_deidentifier(cfg.names, cfg.organisations, True)
     masks: dict[str, dict[str, str]] = {}
     rows: list[dict[str, Any]] = []
@@ -352,29 +659,11 @@ def _global_step(index: Any, cfg: _Config, numbering: Any,
                     "column": col, "kind": h.kind, "start": h.start, "end": h.end, "digest": d,
                 })
         masks[col] = done
-    # id pseudonyms, as thematic.deidentify.pseudonymise_ids numbers them
-    key = cfg.salt
-    people: dict[Any, str | None] = {}
-    slugs: dict[str, str] = {}
-    new_ids: list[str] = []
-    for r, x in zip(index.respondents, index.ids, strict=True):
-        p = people.get(r, "")
-        if p == "":
-            p = people[r] = None if r is None else "P-" + hmac.new(
-                key, f"respondent:{r}".encode(), hashlib.sha256).hexdigest()[:12]
-        if p is not None and isinstance(r, str) and x.startswith(r + ":"):
-            slug, sep, rest = x[len(r) + 1:].partition("~")
-            q = slugs.setdefault(slug, f"q{len(slugs) + 1}")
-            new_ids.append(f"{p}:{q}{sep}{rest}")
-        else:
-            new_ids.append(
-                "X-" + hmac.new(key, f"response:{x}".encode(), hashlib.sha256).hexdigest()[:16])
-    if len(set(new_ids)) != len(new_ids):
-        new_ids = ["X-" + hmac.new(key, f"response:{x}".encode(), hashlib.sha256).hexdigest()[:16]
-                   for x in index.ids]
-    n_resp = len({p for p in people.values() if p is not None})
-    return _Global(duplicate, resubmission, detail, numbering, masks, rows, new_ids, people,
-                   n_resp)
+    # id pseudonyms, as thematic.deidentify.pseudonymise_ids numbers them (made as the
+    # rows were added; all become X-... if two collide)
+    n_resp = index.finish_ids()
+    return _Global(duplicate, resubmission, ref, kind, numbering, masks, rows, index.new_ids,
+                   n_resp, index)
 
 
 @dataclass
@@ -434,9 +723,10 @@ def _public_block(deid: pd.DataFrame, shape: _Shape, g: _Global, lo: int, cfg: _
     n = len(out)
     out["response_id"] = pd.array(g.new_ids[lo:lo + n], dtype="str")
     if "respondent_id" in out.columns:
+        people: dict[str, str] = {}
         out["respondent_id"] = pd.array(
-            [g.persons.get(r if isinstance(r, str) else None)
-             for r in out["respondent_id"].tolist()], dtype="str")
+            [None if not isinstance(r, str) else people.get(r) or people.setdefault(
+                r, _person(cfg.salt, r)) for r in out["respondent_id"].tolist()], dtype="str")
     out = conform(out, "responses")
     return conform(out[shape.order], "responses", source="responses")
 
@@ -470,7 +760,7 @@ def _shape_of(deid: pd.DataFrame, keep_columns: Sequence[str]) -> _Shape:
 class _FirstPass:
     """What the first pass keeps of the blocks, in row order, for the global step and after."""
 
-    index: Any  # thematic.clean.DuplicateIndex
+    index: Any  # _CompactIndex
     numbering: Any  # thematic.deidentify.PseudonymNumbering, or None
     bar: Any
     qvalues: dict[str, dict[str, None]] = field(
@@ -511,14 +801,24 @@ class PreparedStream:
 
     Built by :func:`iter_prepared`. The first pass reads the exports block by block,
     cleans each block, computes its duplicate keys (added to one global
-    :class:`thematic.clean.DuplicateIndex`) and finds its identifiers, numbering names
-    and organisations as they come (one global pseudonym counter); blocks are spilled
+    :class:`_CompactIndex`, deciding as :class:`thematic.clean.DuplicateIndex`) and
+    finds its identifiers, numbering names and organisations as they come (one global pseudonym counter); blocks are spilled
     to a temporary folder (or kept on the Dask workers). The global step then flags
     duplicates and resubmissions over the whole table, masks the questions and makes
     the id pseudonyms. The second pass, during the iteration, writes each block's
     flags, masks, public columns and review list. After the iteration :attr:`audit`,
     :attr:`info` and :attr:`notes` are those of :func:`prepare_export`, and the blocks
     concatenated are its ``table`` and ``review``, byte for byte.
+
+    What is held in memory: one block at a time (the exports are read in blocks by
+    :class:`thematic.ingest.ExportChunks`, text exports streamed from the file), the
+    spilled blocks on disk, and a global state of some 100 bytes per response
+    (:class:`_CompactIndex`: response ids and their pseudonyms in UTF-8 buffers,
+    respondents, duplicate keys and submissions as 16-byte digests, flags and detail
+    references as numpy arrays; pseudonyms of respondents are recomputed per block and
+    the audit's old ids looked up by digest, :class:`_IdMap`). The audit rows
+    themselves (one per change, exclusion or mask) are kept as DataFrames: the audit
+    is part of the result.
     """
 
     def __init__(self, exports: Any, kwargs: dict[str, Any], chunksize: int,
@@ -557,11 +857,10 @@ class PreparedStream:
         """Yield the ``(table, review)`` blocks: first pass, global step, second pass."""
         import tempfile
 
-        from .clean import DuplicateIndex
         from .deidentify import PseudonymNumbering
 
         cfg, chunks, notes = self._open_chunks()
-        fp = _FirstPass(DuplicateIndex(),
+        fp = _FirstPass(_CompactIndex(cfg.salt),
                         PseudonymNumbering() if self.kwargs["pseudonyms"] else None,
                         _bar(self.progress, "clean + find identifiers"))
         with tempfile.TemporaryDirectory(prefix="thematic-spill-") as spill:
@@ -576,8 +875,7 @@ class PreparedStream:
             g = _global_step(fp.index, cfg, fp.numbering, fp.qvalues)
             # only the old ids are needed from now on (to rewrite the audit)
             index = fp.index
-            index.respondents, index.questions, index.dkeys = [], [], []
-            index.nwords, index.subs = [], []
+            index.resp, index.dkeys, index.subs = bytearray(), bytearray(), bytearray()
             self._settle()
             union = list(chunks.columns)
             yield from self._second_pass(fp.held, g, cfg, union, index, fp.normalise,
@@ -683,9 +981,17 @@ class PreparedStream:
         if bar is not None:
             bar.close()
         # the audit, as prepare_export assembles it
+        # (each part is released as soon as its copy is made: the audit is the largest
+        # thing left, and its copies set the peak memory of the end of the stream)
         a_clean = pd.concat([*normalise, *sp.excluded_rows], ignore_index=True)
+        normalise.clear()
+        sp.excluded_rows.clear()
         a_mask = pd.concat([*masks, _mask_audit(g.question_rows)], ignore_index=True)
-        earlier = _remapped_audits((a_read, a_clean, a_mask), index.ids, g.new_ids)
+        masks.clear()
+        parts = [a_read, a_clean, a_mask]
+        del a_clean, a_mask
+        earlier = _remapped_audits(parts, index.ids, g.new_ids)
+        index.ids = index.new_ids = g.new_ids = _Strings()
         self._finish(sp, g, cfg, earlier, notes)
 
     def _second_pass_dask(self, held: list[Any], g: _Global, cfg: _Config) -> Any:
@@ -701,10 +1007,11 @@ class PreparedStream:
         for fut in held:
             n = client.submit(_len_of, fut, pure=False).result()
             sl = slice(lo, lo + n)
-            detail = {i: g.detail[i] for i in range(lo, lo + n) if i in g.detail}
+            detail = g.detail(lo, lo + n)
             # the block's global results go as data too, to the worker holding it
             [args_f] = client.scatter(
-                [(g.duplicate[sl], g.resubmission[sl], detail, g.new_ids[sl])],
+                [(g.duplicate[sl].tolist(), g.resubmission[sl].tolist(), detail,
+                  g.new_ids[sl])],
                 hash=False, workers=list(client.who_has([fut]).get(fut.key, ())) or None)
             futures.append(client.submit(
                 _pass2_remote, fut, args_f, g_f, cfg, include_unfinished, pure=False))
@@ -729,9 +1036,9 @@ class PreparedStream:
             Path(path).unlink()
             lo, n = p1.row_offset, len(p1.frame)
             sl = slice(lo, lo + n)
-            yield _pass2(p1, g.duplicate[sl], g.resubmission[sl], g.detail,
-                         g.numbering, g.question_masks, g.new_ids[sl], cfg,
-                         include_unfinished)
+            yield _pass2(p1, g.duplicate[sl].tolist(), g.resubmission[sl].tolist(),
+                         g.detail(lo, lo + n), g.numbering, g.question_masks, g.new_ids[sl],
+                         cfg, include_unfinished)
 
     def _public_of(self, sp: _SecondPass, g: _Global, cfg: _Config, deid: pd.DataFrame,
                    excluded: Any, review: pd.DataFrame) -> pd.DataFrame:
@@ -767,6 +1074,7 @@ class PreparedStream:
         _, audit = safe_table(sp.empty_deid, keep_columns=kw["keep_columns"], salt=cfg.salt,
                               names=cfg.names, organisations=cfg.organisations,
                               pseudonymise=False, audits=earlier)
+        earlier.clear()
         own = [*sp.keep_rows, {
             "response_id": None, "stage": "deidentify", "action": "pseudonymise",
             "reason": "ids that link back to the raw export",
@@ -783,42 +1091,29 @@ class PreparedStream:
         self.notes = notes
 
 
-def _audit_ids(audits: Sequence[pd.DataFrame]) -> set[str]:
-    """Return every string the audits' ids could be looked up as by ``_remap_detail``."""
-    # every response id and every word-boundary suffix of a detail, not one entry per
-    # response
-    needed: set[str] = set()
-    for a in audits:
-        needed.update(r for r in a["response_id"].tolist() if isinstance(r, str))
-        for d in a["detail"].tolist():
-            if isinstance(d, str) and d:
-                needed.add(d)
-                i = d.find(" ")
-                while i >= 0:
-                    needed.add(d[i + 1:])
-                    i = d.find(" ", i + 1)
-    return needed
+def _remapped_audits(audits: Sequence[pd.DataFrame], old_ids: Any,
+                     new_ids: Any) -> list[pd.DataFrame]:
+    """Return the audits with the old response ids (also in details) pseudonymised.
 
-
-def _remapped_audits(audits: Sequence[pd.DataFrame], old_ids: list[str],
-                     new_ids: list[str]) -> list[pd.DataFrame]:
-    """Return the audits with the old response ids (also in details) pseudonymised."""
+    The old ids are looked up by digest (:class:`_IdMap`): no dictionary of every id.
+    """
     from .deidentify import _remap_detail
 
-    needed = _audit_ids(audits)
-    mapping = {old: new for old, new in zip(old_ids, new_ids, strict=True) if old in needed}
-    del needed
+    mapping = _IdMap(old_ids, new_ids)
     earlier = []
-    for a in audits:
+    if not isinstance(audits, list):
+        audits = list(audits)
+    for k, a in enumerate(audits):  # a list given is emptied as it is remapped
+        audits[k] = None  # type: ignore[call-overload]  # released once remapped
         if not len(a):
             earlier.append(a)
             continue
-        a = a.copy()
-        a["response_id"] = pd.array(
-            [mapping.get(r, r) if isinstance(r, str) else r for r in a["response_id"]],
-            dtype="str")
-        a["detail"] = pd.array([_remap_detail(d, mapping) for d in a["detail"]],
-                               dtype="str")
+        a = a.assign(
+            response_id=pd.array(
+                [mapping.get(r, r) if isinstance(r, str) else r for r in a["response_id"]],
+                dtype="str"),
+            detail=pd.array([_remap_detail(d, mapping) for d in a["detail"]],  # type: ignore[arg-type]
+                            dtype="str"))
         earlier.append(a)
     return earlier
 

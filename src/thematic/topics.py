@@ -35,6 +35,7 @@ those libraries are silenced here (only while they run) so notebook output is st
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -76,6 +77,10 @@ LARGE_N: int = 20_000
 
 #: Mini-batch k-means settings used above the threshold.
 MINIBATCH_KMEANS: dict[str, int] = {"batch_size": 4096, "n_init": 3, "max_iter": 100}
+
+#: Responses per run of BERTopic's zero-shot mode in :func:`zero_shot_themes` (each is
+#: assigned from its own vector, so blocks give the same result with bounded memory).
+ZERO_SHOT_BLOCK: int = 100_000
 
 #: HDBSCAN ``min_samples`` above the threshold.
 LARGE_N_HDBSCAN_MIN_SAMPLES: int = 10
@@ -556,6 +561,64 @@ class TopicModel(ClusterMixin, BaseEstimator):
                             f"{self.backend_}")
         return self
 
+    # ---------------------------------------------------------------- fit cache
+    def _cache_params(self) -> dict[str, Any] | None:
+        """Return the parameters deciding a fit on given vectors (``None``: not cacheable)."""
+        from ._fitcache import plain_params
+
+        params = self.get_params(deep=False)
+        for name in ("cache_dir", "embedding_backend", "embedding_model"):
+            params.pop(name, None)  # the vectors are keyed themselves
+        return plain_params(params)
+
+    def _fit_state(self) -> dict[str, np.ndarray]:
+        """Return what the fit produced, as arrays (for the fit cache)."""
+        meta = {
+            "seed": int(self.seed_), "backend": self.backend_, "reduction": self.reduction_,
+            "clustering": self.clustering_, "n_topics_requested": self.n_topics_requested_,
+            "n_documents": int(self.n_documents_), "model_name": self.model_name_,
+        }
+        words = self.topic_words_
+        return {
+            "meta": np.array(json.dumps(meta, sort_keys=True)),
+            "labels": self.labels_.astype(np.int64),
+            "probabilities": (np.empty(0) if self.probabilities_ is None
+                              else self.probabilities_.astype(np.float64)),
+            "has_probabilities": np.array(self.probabilities_ is not None),
+            "word_topic": words["topic"].to_numpy(dtype=np.int64),
+            "word_rank": words["rank"].to_numpy(dtype=np.int64),
+            "word": words["word"].to_numpy(dtype=str),
+            "word_weight": words["weight"].to_numpy(dtype=np.float64),
+        }
+
+    def _restore_fit(self, state: Mapping[str, np.ndarray],
+                     embeddings: Embeddings | np.ndarray) -> TopicModel:
+        """Set the learned attributes from a cached :meth:`_fit_state` (no BERTopic model)."""
+        meta = json.loads(str(state["meta"]))
+        self.seed_ = int(meta["seed"])
+        self.embedder_ = embeddings.embedder if isinstance(embeddings, Embeddings) else None
+        self.backend_ = meta["backend"]
+        self.bertopic_ = None
+        self.labels_ = np.asarray(state["labels"], dtype=np.int64)
+        self.reduction_ = meta["reduction"]
+        self.clustering_ = meta["clustering"]
+        self.n_topics_requested_ = meta["n_topics_requested"]
+        self.probabilities_ = (np.asarray(state["probabilities"], dtype=float)
+                               if bool(state["has_probabilities"]) else None)
+        self.n_topics_ = int(len(set(self.labels_.tolist()) - {-1}))
+        self.n_documents_ = int(meta["n_documents"])
+        self.topic_words_ = pd.DataFrame({
+            "topic": state["word_topic"].astype(int).tolist(),
+            "rank": state["word_rank"].astype(int).tolist(),
+            "word": [str(w) for w in state["word"]],
+            "weight": state["word_weight"].astype(float).tolist(),
+        }, columns=["topic", "rank", "word", "weight"])
+        sizes = pd.Series(self.labels_).value_counts().sort_index()
+        self.topic_sizes_ = pd.DataFrame({"topic": sizes.index.astype("int64"),
+                                          "size": sizes.to_numpy(dtype="int64")})
+        self.model_name_ = meta["model_name"]
+        return self
+
     def fit_predict(
         self,
         X: Iterable[str],
@@ -603,6 +666,10 @@ class TopicModel(ClusterMixin, BaseEstimator):
             If the model was fitted on a bare array and ``embeddings`` is omitted.
         """
         check_is_fitted(self)
+        if self.bertopic_ is None:
+            raise InputError("this fit was read from the fit cache, which keeps what the fit "
+                             "produced but not the BERTopic model: fit it again to predict "
+                             "(or run the topic check with cache_dir=None)")
         docs = _docs(X)
         if embeddings is None:
             if self.embedder_ is None:
@@ -809,6 +876,42 @@ def zero_shot_themes(
     if len(ids) < 2 or len(set(texts)) != len(texts):
         raise InputError("zero_shot_themes needs at least 2 themes with distinct texts")
     rids = [str(i) for i in range(n)] if response_ids is None else [str(r) for r in response_ids]
+    # BERTopic's zero-shot rule decides each response from its own vector and the theme
+    # vectors alone, so running it on blocks of responses assigns exactly as one run does,
+    # with the memory of one block (a million responses in one run took gigabytes)
+    n_blocks = max(1, -(-n // ZERO_SHOT_BLOCK))
+    bounds = np.linspace(0, n, n_blocks + 1).round().astype(int)
+    assigned: list[str | None] = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        assigned += _zero_shot_block(docs[lo:hi], vectors[lo:hi], texts, ids, embeddings,
+                                     float(min_similarity), stop_words)
+    theme_vecs = np.asarray(embeddings.embedder.transform(texts), dtype=np.float64)
+    sim = _cosine_blocks(vectors, theme_vecs)
+    nearest = sim.argmax(axis=1)
+    own = _label_lists(own_themes) if own_themes is not None else [[] for _ in range(n)]
+    index = {t: k for k, t in enumerate(ids)}
+    a_idx = np.array([index[a] if a is not None else -1 for a in assigned], dtype=np.int64)
+    rows = np.arange(n)
+    similarity = np.where(a_idx >= 0, sim[rows, np.maximum(a_idx, 0)], np.nan)
+    return pd.DataFrame({
+        "response_id": pd.array(rids, dtype="string"),
+        "assigned_theme": pd.array(assigned, dtype="string"),
+        "similarity": similarity.astype(np.float64),
+        "nearest_theme": pd.array([ids[k] for k in nearest], dtype="string"),
+        "nearest_similarity": sim[rows, nearest].astype(np.float64),
+        "own_themes": pd.array(["; ".join(o) for o in own], dtype="string"),
+        "on_own_theme": np.array([a is not None and a in o for a, o in zip(assigned, own,
+                                                                          strict=True)],
+                                 dtype=bool),
+        "nearest_is_own": np.array([ids[k] in o for k, o in zip(nearest, own, strict=True)],
+                                   dtype=bool),
+    })
+
+
+def _zero_shot_block(docs: list[str], vectors: np.ndarray, texts: list[str], ids: list[str],
+                     embeddings: Embeddings, min_similarity: float,
+                     stop_words: str | None) -> list[str | None]:
+    """Return the theme BERTopic's zero-shot mode assigns to each document (or ``None``)."""
     with quiet():
         from bertopic import BERTopic
         from bertopic.dimensionality import BaseDimensionalityReduction
@@ -822,7 +925,7 @@ def zero_shot_themes(
             hdbscan_model=_AllOutliers(),
             vectorizer_model=CountVectorizer(stop_words=stop_words),
             zeroshot_topic_list=texts,
-            zeroshot_min_similarity=float(min_similarity),
+            zeroshot_min_similarity=min_similarity,
             verbose=False,
         )
         topics, _ = model.fit_transform(docs, embeddings=vectors)
@@ -840,33 +943,7 @@ def zero_shot_themes(
         # zero-shot indices, renumbered by size (original -> current in topic_mapper_)
         mapping = model.topic_mapper_.get_mappings(original_topics=True)
         theme_of = {cur: ids[orig] for orig, cur in mapping.items() if cur != -1 and orig >= 0}
-    theme_vecs = np.asarray(embeddings.embedder.transform(texts), dtype=np.float64)
-    docs64 = vectors.astype(np.float64)
-    sim = _cosine(docs64, theme_vecs)
-    nearest = sim.argmax(axis=1)
-    own = _label_lists(own_themes) if own_themes is not None else [[] for _ in range(n)]
-    rows = []
-    for i in range(n):
-        assigned = theme_of.get(topics[i]) if topics[i] != -1 else None
-        near = ids[int(nearest[i])]
-        rows.append(
-            {
-                "response_id": rids[i],
-                "assigned_theme": assigned,
-                "similarity": float(sim[i, ids.index(assigned)]) if assigned else np.nan,
-                "nearest_theme": near,
-                "nearest_similarity": float(sim[i, nearest[i]]),
-                "own_themes": "; ".join(own[i]),
-                "on_own_theme": bool(assigned is not None and assigned in own[i]),
-                "nearest_is_own": bool(near in own[i]),
-            }
-        )
-    out = pd.DataFrame(rows)
-    out["response_id"] = out["response_id"].astype("string")
-    out["assigned_theme"] = out["assigned_theme"].astype("string")
-    out["nearest_theme"] = out["nearest_theme"].astype("string")
-    out["own_themes"] = out["own_themes"].astype("string")
-    return out
+    return [theme_of.get(t) if t != -1 else None for t in topics]
 
 
 class _AllOutliers(BaseEstimator):
@@ -880,6 +957,18 @@ class _AllOutliers(BaseEstimator):
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit`` then return ``labels_``."""
         return self.fit(X).labels_
+
+
+def _cosine_blocks(a: np.ndarray, b: np.ndarray, block: int = 65_536) -> np.ndarray:
+    """Return :func:`_cosine` of ``a`` (any float dtype) and ``b`` in float64, in row blocks.
+
+    Only one block of ``a`` is converted to float64 at a time, so memory beyond the
+    ``(n, k)`` result stays bounded for a million documents.
+    """
+    out = np.empty((len(a), len(b)), dtype=np.float64)
+    for lo in range(0, len(a), block):
+        out[lo:lo + block] = _cosine(a[lo:lo + block].astype(np.float64), b)
+    return out
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
