@@ -5,7 +5,11 @@
 # Also: make lab (JupyterLab on this study), make docs (the documentation site),
 #       make test-py313 (unit tests of the light core on Python 3.13), make bench.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# A Python 3.11 (3.11.5 or later: the pinned docs tools need it; the CPU torch wheel is cp311),
+# preferring the one on PATH, then pyenv's; Debian's 3.11.2 is passed over.
+PYTHON ?= $(shell for p in $$(command -v python3.11) $$HOME/.pyenv/versions/3.11*/bin/python3.11 \
+            $$(command -v python3); do "$$p" -c 'import sys; sys.exit(not (3, 11, 5) <= \
+            sys.version_info[:3] < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 # A Python 3.13 that runs (a pyenv shim of a version that is not selected does not).
 PY313 ?= $(shell for p in $$(command -v python3.13) $$HOME/.pyenv/versions/3.13*/bin/python3.13; do \
             "$$p" -c "" >/dev/null 2>&1 && { echo "$$p"; break; }; done)
@@ -33,6 +37,7 @@ setup: $(STAMP)
 # (Re)install when the dependency files change. constraints.txt pins every transitive
 # package to the versions the project was tested with; pyproject.toml is the source.
 $(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "no Python 3.11.5+ found: install one (pyenv install 3.11) or pass PYTHON=/path/to/python3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[all,test]"
 	@touch $(STAMP)
