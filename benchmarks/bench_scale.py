@@ -51,6 +51,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from _phrases import OPENERS, TAILS, VERDICTS  # noqa: E402  (benchmarks/ is on sys.path)
+
 THEMES = {
     "PARK": ["the car park", "parking at the clinic", "staff parking permits", "parking charges"],
     "FOOD": ["the canteen food", "lunch in the staff canteen", "the canteen menu",
@@ -63,15 +65,6 @@ THEMES = {
             "the workshop on allyship"],
     "WRK": ["my caseload", "the waiting list", "the workload this month", "the admin burden"],
 }
-OPENERS = ["I feel that", "Honestly,", "To be fair,", "In my experience", "This month",
-           "Since the last meeting", "I think", "For me", "As a team we noticed that", ""]
-VERDICTS = ["is getting better", "is a real problem", "makes me anxious", "has really helped",
-            "needs more thought", "is frustrating", "feels safer than before",
-            "could be improved with more time", "is not discussed enough", "works well"]
-TAILS = ["", "and I would like to see change", "because nobody listens",
-         "which I did not expect", "and colleagues agree", "especially for newer staff",
-         "when we are short staffed", "and it affects patient care", "in the evenings",
-         "so thank you to the facilitators"]
 
 
 def synthetic_study(n: int, seed: int = 20230701) -> tuple[Any, Any, Any]:

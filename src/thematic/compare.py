@@ -285,10 +285,21 @@ def hungarian_match(table: np.ndarray, topic_sizes: np.ndarray | None = None) ->
         One row per theme (table row order): ``theme_index, topic_index`` (-1 if
         unmatched), ``n_theme, n_topic, n_both, precision, recall, f1``.
     """
-    from scipy.optimize import linear_sum_assignment
-
     table = np.asarray(table, dtype=np.int64)
     sizes = table.sum(axis=0) if topic_sizes is None else np.asarray(topic_sizes)
+    keys = ("theme_index", "topic_index", "n_theme", "n_topic", "n_both", "precision",
+            "recall", "f1")
+    return pd.DataFrame([dict(zip(keys, row, strict=True)) for row in _match_rows(table, sizes)])
+
+
+def _match_rows(table: np.ndarray, sizes: np.ndarray) -> list[tuple[Any, ...]]:
+    """Hungarian-match themes (rows) to topics; one tuple per theme.
+
+    Each is ``(t, k, n_theme, n_topic, both, precision, recall, f1)``, with ``k = -1`` for
+    an unmatched theme.
+    """
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(table, maximize=True)
     match = dict(zip(rows.tolist(), cols.tolist(), strict=True))
     out = []
@@ -299,10 +310,8 @@ def hungarian_match(table: np.ndarray, topic_sizes: np.ndarray | None = None) ->
         n_topic = int(sizes[k]) if k >= 0 else 0
         p = both / n_topic if n_topic else 0.0
         r = both / n_theme if n_theme else 0.0
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        out.append({"theme_index": t, "topic_index": k, "n_theme": n_theme, "n_topic": n_topic,
-                    "n_both": both, "precision": p, "recall": r, "f1": f1})
-    return pd.DataFrame(out)
+        out.append((t, k, n_theme, n_topic, both, p, r, 2 * p * r / (p + r) if p + r else 0.0))
+    return out
 
 
 def agreement_statistics(
@@ -394,19 +403,7 @@ def _mutual_info_of_table(c: np.ndarray) -> float:
 
 def _matched_f1(table: np.ndarray, sizes: np.ndarray) -> float:
     """``hungarian_match(table, sizes)["f1"].mean()`` without building the table."""
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(table, maximize=True)
-    match = dict(zip(rows.tolist(), cols.tolist(), strict=True))
-    f1 = []
-    for t in range(table.shape[0]):
-        n_theme = int(table[t].sum())
-        k = match.get(t, -1)
-        both = int(table[t, k]) if k >= 0 else 0
-        n_topic = int(sizes[k]) if k >= 0 else 0
-        p = both / n_topic if n_topic else 0.0
-        r = both / n_theme if n_theme else 0.0
-        f1.append(2 * p * r / (p + r) if p + r else 0.0)
+    f1 = [row[-1] for row in _match_rows(table, sizes)]
     return float(np.asarray(f1, dtype=np.float64).sum() / len(f1))
 
 
